@@ -5,12 +5,31 @@ import tseslint from 'typescript-eslint';
 // its one wrapper and keep src/core pure.
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
-const onlyDocker = { group: ['dockerode', 'docker-modem', 'tar-fs'], message: 'Docker is reached only through src/docker.' };
-const onlyHostExec = { group: ['execa', 'node:child_process', 'child_process'], message: 'Child processes are started only through src/host/exec.ts.' };
-const onlyUi = { group: ['ink', 'react', 'ink-*'], message: 'The terminal UI lives only in src/ui.' };
+const onlyDocker = {
+  group: ['dockerode', 'docker-modem', 'tar-fs'],
+  message: 'Docker is reached only through src/docker.',
+};
+const onlyHostExec = {
+  group: ['execa', 'node:child_process', 'child_process'],
+  message: 'Child processes are started only through src/host/exec.ts.',
+};
+const onlyUi = {
+  group: ['ink', 'react', 'ink-*'],
+  message: 'The terminal UI lives only in src/ui.',
+};
 const noOclif = { group: ['@oclif/*'], message: 'Only src/commands and src/cli know about oclif.' };
 const coreIsPure = {
-  group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:os', 'os', 'proper-lockfile', '../*/**', '!../core/**'],
+  group: [
+    'node:fs',
+    'node:fs/*',
+    'fs',
+    'fs/*',
+    'node:os',
+    'os',
+    'proper-lockfile',
+    '../*/**',
+    '!../core/**',
+  ],
   message: 'src/core is pure: no I/O, and it imports only src/core.',
 };
 
@@ -19,14 +38,34 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  { files: ['src/**/*.ts', 'src/**/*.tsx'], rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif]) },
-  { files: ['src/core/**'], rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif, coreIsPure]) },
+  {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif]),
+  },
+  {
+    files: ['src/core/**'],
+    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif, coreIsPure]),
+  },
   { files: ['src/docker/**'], rules: restrict([onlyHostExec, onlyUi, noOclif]) },
   { files: ['src/host/exec.ts'], rules: restrict([onlyDocker, onlyUi, noOclif]) },
   { files: ['src/ui/**'], rules: restrict([onlyDocker, onlyHostExec, noOclif]) },

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Everything rp's tests and demo need on a fresh clone: dependencies, a build, a Docker engine and
+# the local base image. Each step does nothing when its work is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing dependencies" >&2
+  npm ci --engine-strict --no-audit --no-fund --loglevel=error
+fi
+echo "setup: building" >&2
+npm run --silent build >/dev/null
+bash scripts/ensure-docker.sh
+bash scripts/ensure-base-image.sh

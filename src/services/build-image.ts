@@ -1,0 +1,130 @@
+/**
+ * `rp build`, also run before every job: generates the project's Dockerfile, fingerprints all
+ * that goes into the image, and builds only when no image with that fingerprint exists.
+ */
+import createDebug from 'debug';
+import { join } from 'node:path';
+import {
+  GENERATED_FILES,
+  renderDockerfile,
+  renderEntrypoint,
+  type ImageUser,
+} from '../core/dockerfile.js';
+import { imageContentHash, imageReference } from '../core/image-identity.js';
+import { imageUserName } from '../core/naming.js';
+import { PROJECT_FILES } from '../core/project-config.js';
+import type { BuildUpdate } from '../docker/build-events.js';
+import { fingerprintContext, packContext, readIgnoreRules } from '../docker/build-context.js';
+import type { ContainerEngine } from '../docker/engine.js';
+import { IMAGE_LABELS } from '../docker/labels.js';
+import type { HostUser } from '../host/identity.js';
+import { readProjectFile, type Project } from './project.js';
+
+const debug = createDebug('rp:build');
+
+/** What the build shows while it works; src/ui implements it for terminals and plain output. */
+export interface BuildReporter {
+  reused(reference: string): void;
+  started(reference: string): void;
+  update(update: BuildUpdate): void;
+  finished(reference: string, ok: boolean): void;
+}
+
+export interface BuildOptions {
+  project: Project;
+  user: HostUser;
+  engine: ContainerEngine;
+  reporter: BuildReporter;
+}
+
+export interface BuildResult {
+  reference: string;
+  user: ImageUser;
+  built: boolean;
+}
+
+export async function buildProjectImage(options: BuildOptions): Promise<BuildResult> {
+  const { project, engine, reporter } = options;
+  const user: ImageUser = {
+    name: imageUserName(options.user.name),
+    uid: options.user.uid,
+    gid: options.user.gid,
+  };
+  const read = (file: string): Promise<string> => readProjectFile(project.root, file);
+  const [base, hookPreUseradd, hookPostUseradd, bashhook] = await Promise.all([
+    read(PROJECT_FILES.dockerfile),
+    read(PROJECT_FILES.hookPreUseradd),
+    read(PROJECT_FILES.hookPostUseradd),
+    read(PROJECT_FILES.bashhook),
+  ]);
+  const generated = [
+    {
+      path: GENERATED_FILES.dockerfile,
+      content: renderDockerfile({ base, hookPreUseradd, hookPostUseradd, user }),
+      mode: 0o644,
+    },
+    { path: GENERATED_FILES.entrypoint, content: renderEntrypoint(), mode: 0o755 },
+    { path: GENERATED_FILES.bashhook, content: bashhook, mode: 0o644 },
+  ];
+  const contextDir = join(project.root, PROJECT_FILES.dockerDir);
+  const rules = await readIgnoreRules(contextDir);
+  const contextFiles = await fingerprintContext(contextDir, rules);
+  const hash = imageContentHash({ generated, contextFiles });
+  const reference = imageReference(project.info.tag, hash);
+
+  if (await engine.imageExists(reference)) {
+    debug('image %s exists: no build', reference);
+    reporter.reused(reference);
+    return { reference, user, built: false };
+  }
+
+  reporter.started(reference);
+  try {
+    await engine.buildImage(
+      packContext(contextDir, rules, generated),
+      {
+        tag: reference,
+        dockerfile: GENERATED_FILES.dockerfile,
+        labels: {
+          [IMAGE_LABELS.repository]: project.info.tag,
+          [IMAGE_LABELS.project]: project.info.name,
+          [IMAGE_LABELS.projectPath]: project.root,
+          [IMAGE_LABELS.user]: options.user.name,
+          [IMAGE_LABELS.contentHash]: hash,
+        },
+      },
+      (update) => reporter.update(update),
+    );
+  } catch (error) {
+    reporter.finished(reference, false);
+    throw error;
+  }
+  reporter.finished(reference, true);
+  await removeOlderImages(engine, project, reference);
+  return { reference, user, built: true };
+}
+
+/**
+ * Each change of the project's image inputs makes a new image; the older ones of the same project
+ * folder are removed so they do not pile up. An image still used by a container stays.
+ */
+async function removeOlderImages(
+  engine: ContainerEngine,
+  project: Project,
+  keep: string,
+): Promise<void> {
+  const repository = project.info.tag;
+  const images = await engine.listImages({
+    [IMAGE_LABELS.repository]: repository,
+    [IMAGE_LABELS.projectPath]: project.root,
+  });
+  for (const image of images) {
+    if (image === keep || !image.startsWith(`${repository}:`)) continue;
+    try {
+      await engine.removeImage(image);
+      debug('removed older image %s', image);
+    } catch (error) {
+      debug('kept older image %s: %s', image, (error as Error).message);
+    }
+  }
+}
