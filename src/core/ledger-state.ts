@@ -85,3 +85,91 @@ export interface HistoryRecord {
   exitCode?: number;
   ending: JobEnding;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added with the ledger store (src/ledger): pure helpers that every ledger decision can share.
+
+/** The lowest and highest job id. Ids never start with 0, so "rp kill 0042" and "42" never differ. */
+export const MIN_JOB_ID = 1000;
+export const MAX_JOB_ID = 9999;
+
+/**
+ * Picks a four-digit job id not used by any live job. `randomInt(n)` returns an integer in
+ * [0, n) and is passed in so that the choice is reproducible in tests. A random start (rather than
+ * "lowest free") makes it unlikely that an id is reused right after its job ended, when someone
+ * may still type it. Returns undefined only when all 9000 ids are live.
+ */
+export function allocateJobId(
+  liveIds: ReadonlySet<string>,
+  randomInt: (maxExclusive: number) => number,
+): string | undefined {
+  const span = MAX_JOB_ID - MIN_JOB_ID + 1;
+  const start = randomInt(span);
+  if (!Number.isInteger(start) || start < 0 || start >= span) {
+    throw new RangeError(`randomInt(${span}) returned ${start}`);
+  }
+  // A linear probe from a random start always ends, and is as good as retrying at random while the
+  // ledger holds a handful of jobs.
+  for (let step = 0; step < span; step += 1) {
+    const id = String(MIN_JOB_ID + ((start + step) % span));
+    if (!liveIds.has(id)) return id;
+  }
+  return undefined;
+}
+
+/** How a job ended, for its history line. */
+export interface JobOutcome {
+  ending: JobEnding;
+  /** ISO timestamp. */
+  endedAt: string;
+  exitCode?: number;
+}
+
+/** The history line for `job` leaving the ledger with `outcome`. */
+export function toHistoryRecord(job: JobEntry, outcome: JobOutcome): HistoryRecord {
+  const record: HistoryRecord = {
+    id: job.id,
+    user: job.user,
+    uid: job.uid,
+    project: { ...job.project },
+    kind: job.kind,
+    command: job.command,
+    request: { ...job.request },
+    submittedAt: job.submittedAt,
+    endedAt: outcome.endedAt,
+    ending: outcome.ending,
+  };
+  if (job.grant) record.grant = { ...job.grant };
+  if (job.startedAt !== undefined) record.startedAt = job.startedAt;
+  if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
+  return record;
+}
+
+/**
+ * Removes job `id` from `state` and returns the history line to append, or undefined (and the same
+ * state object, so the store skips its write) when no such job is live. The store appends the
+ * records a decision returns before it writes the ledger.
+ */
+export function removeJob(
+  state: LedgerState,
+  id: string,
+  outcome: JobOutcome,
+): { state: LedgerState; record: HistoryRecord | undefined } {
+  const job = state.jobs.find((entry) => entry.id === id);
+  if (!job) return { state, record: undefined };
+  return {
+    state: { ...state, jobs: state.jobs.filter((entry) => entry !== job) },
+    record: toHistoryRecord(job, outcome),
+  };
+}
+
+/**
+ * Added with src/host/process.ts (declaration merging keeps the original interface untouched):
+ * the kernel's boot id (/proc/sys/kernel/random/boot_id) when the ref was taken. The ledger
+ * survives a reboot but no process does, and early-boot pids and start times repeat from boot to
+ * boot, so a ref from another boot is dead whatever its pid and start time say. Optional so that
+ * refs written without it stay valid.
+ */
+export interface ProcessRef {
+  bootId?: string;
+}

@@ -67,3 +67,8 @@ export function imageUserName(hostUserName: string): string {
   name = name.slice(0, 32);
   return LINUX_USER.test(name) ? name : 'rpuser';
 }
+
+/** The name a job goes by in messages and in Docker: rp1234. */
+export function jobName(jobId: string): string {
+  return `rp${jobId}`;
+}

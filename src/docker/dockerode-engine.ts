@@ -8,7 +8,16 @@ import {
   type BuildEvent,
   type BuildUpdate,
 } from './build-events.js';
-import type { ContainerEngine, ImageBuildOptions } from './engine.js';
+import type { JobEntry } from '../core/ledger-state.js';
+import type {
+  ContainerEngine,
+  ContainerIO,
+  ContainerRef,
+  ContainerState,
+  ImageBuildOptions,
+} from './engine.js';
+import { toCreateOptions, type JobContainerSpec } from './job-container.js';
+import { JOB_LABELS, jobFromLabels } from './labels.js';
 
 const debug = createDebug('rp:docker');
 
@@ -124,6 +133,160 @@ export class DockerodeEngine implements ContainerEngine {
       });
     }
   }
+
+  async createJobContainer(spec: JobContainerSpec): Promise<ContainerRef> {
+    const options = toCreateOptions(spec);
+    try {
+      const container = await this.docker.createContainer(options);
+      debug('created %s (%s)', options.name, container.id);
+      return { id: container.id, name: options.name ?? container.id };
+    } catch (error) {
+      throw new DockerError(`Docker refused to create the job's container: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async attach(id: string, io: ContainerIO): Promise<{ ended: Promise<void> }> {
+    const container = this.docker.getContainer(id);
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      stdin: io.tty !== undefined,
+      hijack: io.tty !== undefined,
+    })) as NodeJS.ReadWriteStream;
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    if (io.tty) {
+      stream.pipe(io.stdout, { end: false });
+      io.tty.stdin.pipe(stream);
+    } else {
+      this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
+    }
+    return { ended };
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (error) {
+      throw new DockerError(`the job's container did not start: ${messageOf(error)}`, {
+        cause: error,
+        hint: /nvidia|device driver|gpu/i.test(messageOf(error))
+          ? 'GPU jobs need the NVIDIA container runtime on this host (nvidia-container-toolkit)'
+          : undefined,
+      });
+    }
+  }
+
+  async wait(id: string): Promise<number> {
+    const result = (await this.docker.getContainer(id).wait()) as { StatusCode: number };
+    return result.StatusCode;
+  }
+
+  async stop(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: graceSeconds });
+    } catch (error) {
+      // 304: already stopped; 404: already gone.
+      if (statusOf(error) === 304 || statusOf(error) === 404) return;
+      throw new DockerError(`could not stop container ${id}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      // 409: removal already in progress.
+      if (statusOf(error) === 409) return;
+      throw new DockerError(`could not remove container ${id}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async resize(id: string, size: { rows: number; columns: number }): Promise<void> {
+    try {
+      await this.docker.getContainer(id).resize({ h: size.rows, w: size.columns });
+    } catch (error) {
+      debug('resize of %s failed: %s', id, messageOf(error));
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerState | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(id).inspect();
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw engineUnreachable(error);
+    }
+    const host = info.HostConfig as Docker.HostConfig & {
+      DeviceRequests?: Array<{
+        Driver?: string;
+        DeviceIDs?: string[];
+        Capabilities?: string[][];
+      }> | null;
+    };
+    return {
+      running: info.State.Running,
+      exitCode: info.State.Running ? undefined : info.State.ExitCode,
+      startedAt: zeroTimeToUndefined(info.State.StartedAt),
+      finishedAt: zeroTimeToUndefined(info.State.FinishedAt),
+      labels: info.Config.Labels ?? {},
+      hostConfig: {
+        cpusetCpus: host.CpusetCpus ?? '',
+        memory: host.Memory ?? 0,
+        memorySwap: host.MemorySwap ?? 0,
+        shmSize: host.ShmSize ?? 0,
+        deviceRequests: (host.DeviceRequests ?? []).map((request) => ({
+          driver: request.Driver ?? '',
+          deviceIds: request.DeviceIDs ?? [],
+          capabilities: request.Capabilities ?? [],
+        })),
+        binds: host.Binds ?? [],
+      },
+      user: info.Config.User,
+      workingDir: info.Config.WorkingDir,
+    };
+  }
+
+  async listJobContainers(): Promise<JobEntry[]> {
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this.docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [JOB_LABELS.job] }),
+      });
+    } catch (error) {
+      throw engineUnreachable(error);
+    }
+    const jobs: JobEntry[] = [];
+    for (const container of containers) {
+      if (
+        container.State !== 'running' &&
+        container.State !== 'created' &&
+        container.State !== 'restarting'
+      )
+        continue;
+      const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
+      const job = jobFromLabels(container.Labels, { id: container.Id, name });
+      if (job) jobs.push(job);
+    }
+    return jobs;
+  }
+}
+
+function zeroTimeToUndefined(time: string | undefined): string | undefined {
+  return !time || time.startsWith('0001-01-01') ? undefined : time;
 }
 
 function statusOf(error: unknown): number | undefined {

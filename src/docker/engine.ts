@@ -4,7 +4,9 @@
  * `connectDocker()` (which loads dockerode lazily, keeping CLI start-up fast).
  */
 import type { Readable } from 'node:stream';
+import type { JobEntry } from '../core/ledger-state.js';
 import type { BuildUpdate } from './build-events.js';
+import type { JobContainerSpec } from './job-container.js';
 
 export interface ImageBuildOptions {
   /** Full reference to tag the image with, e.g. rp/alice-proj:0123abcd. */
@@ -30,6 +32,57 @@ export interface ContainerEngine {
   /** Image references carrying all of the given labels. */
   listImages(labels: Record<string, string>): Promise<string[]>;
   removeImage(reference: string): Promise<void>;
+
+  /** Creates (does not start) a job's container; throws DockerError on refusal. */
+  createJobContainer(spec: JobContainerSpec): Promise<ContainerRef>;
+  /**
+   * Connects the container's output (and, for a terminal, its input) to ours. Call before
+   * start() so no output is lost; `ended` resolves once all output has been delivered.
+   */
+  attach(id: string, io: ContainerIO): Promise<{ ended: Promise<void> }>;
+  start(id: string): Promise<void>;
+  /** Resolves with the exit code once the container has stopped. */
+  wait(id: string): Promise<number>;
+  /** Sends SIGTERM, then SIGKILL after `graceSeconds`. A stopped container is fine. */
+  stop(id: string, graceSeconds: number): Promise<void>;
+  /** Removes the container, stopping it first if needed; an absent one is fine. */
+  remove(id: string): Promise<void>;
+  resize(id: string, size: { rows: number; columns: number }): Promise<void>;
+  /** The container's state, or undefined when it does not exist. */
+  inspectContainer(id: string): Promise<ContainerState | undefined>;
+  /** The jobs of every container rp started that still exists, read from their labels. */
+  listJobContainers(): Promise<JobEntry[]>;
+}
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+}
+
+export interface ContainerIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** A terminal session: raw input goes in, one combined output stream comes out. */
+  tty?: { stdin: NodeJS.ReadableStream };
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number | undefined;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  labels: Record<string, string>;
+  /** HostConfig as Docker stored it: what the job really got. */
+  hostConfig: {
+    cpusetCpus: string;
+    memory: number;
+    memorySwap: number;
+    shmSize: number;
+    deviceRequests: Array<{ driver: string; deviceIds: string[]; capabilities: string[][] }>;
+    binds: string[];
+  };
+  user: string;
+  workingDir: string;
 }
 
 export async function connectDocker(): Promise<ContainerEngine> {

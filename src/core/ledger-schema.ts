@@ -1,0 +1,155 @@
+/**
+ * The ledger file's schema. The file is shared by every rp process on the host, possibly of
+ * different rp versions, so it is checked on every read: a file that does not match is treated as
+ * corrupt (moved aside and rebuilt, see src/ledger/store.ts), and a file written by a newer rp is
+ * refused rather than rewritten in an older shape.
+ *
+ * The compile-time check at the bottom keeps this schema and the types in ledger-state.ts equal: a
+ * field added to one and not the other fails `tsc` instead of being silently dropped on the next
+ * write (zod strips unknown keys).
+ */
+import { z } from 'zod';
+import {
+  LEDGER_VERSION,
+  type HistoryRecord,
+  type JobEntry,
+  type LedgerState,
+  type ProcessRef,
+} from './ledger-state.js';
+
+const isoTimestamp = z.string().min(1);
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const resourceRequestSchema = z.object({
+  gpus: nonNegativeInt,
+  cpus: z.number().nonnegative(),
+  memoryMb: nonNegativeInt,
+});
+
+export const grantSchema = z.object({
+  gpus: z.array(nonNegativeInt),
+  cpus: z.array(nonNegativeInt),
+  memoryMb: nonNegativeInt,
+});
+
+export const processRefSchema = z.object({
+  pid: z.number().int().positive(),
+  startTime: z.string().regex(/^\d+$/, 'a clock-tick count'),
+  bootId: z.string().min(1).optional(),
+});
+
+const projectSchema = z.object({ path: z.string(), name: z.string() });
+const jobKindSchema = z.enum(['run', 'enter']);
+
+export const jobEntrySchema = z.object({
+  id: z.string().regex(/^\d{4}$/, 'four digits'),
+  seq: z.number().int().positive(),
+  user: z.string(),
+  uid: nonNegativeInt,
+  project: projectSchema,
+  kind: jobKindSchema,
+  command: z.string(),
+  request: resourceRequestSchema,
+  state: z.enum(['queued', 'granted', 'running']),
+  grant: grantSchema.optional(),
+  submittedAt: isoTimestamp,
+  grantedAt: isoTimestamp.optional(),
+  startedAt: isoTimestamp.optional(),
+  supervisor: processRefSchema,
+  container: z.object({ id: z.string().min(1), name: z.string() }).optional(),
+});
+
+export const ledgerStateSchema = z
+  .object({
+    version: z.literal(LEDGER_VERSION),
+    nextSeq: z.number().int().positive(),
+    jobs: z.array(jobEntrySchema),
+  })
+  .superRefine((state, ctx) => {
+    // Two live jobs with one id would make "rp kill <id>" ambiguous; a seq at or past nextSeq
+    // would be handed out again. Either means the file was not written by a correct rp.
+    const seen = new Set<string>();
+    state.jobs.forEach((job, index) => {
+      if (seen.has(job.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jobs', index, 'id'],
+          message: `duplicate job id ${job.id}`,
+        });
+      }
+      seen.add(job.id);
+      if (job.seq >= state.nextSeq) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jobs', index, 'seq'],
+          message: `seq ${job.seq} is not below nextSeq ${state.nextSeq}`,
+        });
+      }
+    });
+  });
+
+export const historyRecordSchema = z.object({
+  id: z.string(),
+  user: z.string(),
+  uid: nonNegativeInt,
+  project: projectSchema,
+  kind: jobKindSchema,
+  command: z.string(),
+  request: resourceRequestSchema,
+  grant: grantSchema.optional(),
+  submittedAt: isoTimestamp,
+  startedAt: isoTimestamp.optional(),
+  endedAt: isoTimestamp,
+  exitCode: z.number().int().optional(),
+  ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped']),
+});
+
+/** What reading a ledger file's text can give. */
+export type LedgerParse =
+  | { kind: 'ok'; state: LedgerState }
+  | { kind: 'corrupt'; reason: string }
+  /** Written by a newer rp: never treat as corrupt, never overwrite. */
+  | { kind: 'future'; version: number };
+
+/** Parses the text of a ledger file. Pure: no I/O, never throws. */
+export function parseLedgerText(text: string): LedgerParse {
+  if (text.trim() === '') return { kind: 'corrupt', reason: 'the file is empty' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'corrupt', reason: `not valid JSON (${(error as Error).message})` };
+  }
+  // Look at the version before anything else: a newer rp may have changed every other field.
+  if (typeof raw === 'object' && raw !== null && 'version' in raw) {
+    const version = (raw as { version: unknown }).version;
+    if (typeof version === 'number' && Number.isInteger(version) && version > LEDGER_VERSION) {
+      return { kind: 'future', version };
+    }
+  }
+  const parsed = ledgerStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { kind: 'corrupt', reason: `not a valid ledger: ${summarize(parsed.error)}` };
+  }
+  return { kind: 'ok', state: parsed.data };
+}
+
+function summarize(error: z.ZodError): string {
+  const first = error.issues.slice(0, 3).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `${where}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return first.join('; ') + more;
+}
+
+// Compile-time proof that the schema and the hand-written types describe the same data.
+type Equals<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Expect<T extends true> = T;
+export type LedgerSchemaMatchesTypes = [
+  Expect<Equals<z.infer<typeof ledgerStateSchema>, LedgerState>>,
+  Expect<Equals<z.infer<typeof jobEntrySchema>, JobEntry>>,
+  Expect<Equals<z.infer<typeof processRefSchema>, ProcessRef>>,
+  Expect<Equals<z.infer<typeof historyRecordSchema>, HistoryRecord>>,
+];

@@ -1,0 +1,131 @@
+/**
+ * The job lifecycle as pure ledger transitions: queued → granted → running → (removed, with a
+ * history line). Each is one decision inside a locked ledger transaction, so every rp process on
+ * the host moves jobs the same way.
+ */
+import { ConfigError, UsageError } from './errors.js';
+import type { HostCapacity, UserLimits } from './host-config.js';
+import {
+  allocateJobId,
+  removeJob,
+  type HistoryRecord,
+  type JobEntry,
+  type JobOutcome,
+  type LedgerState,
+} from './ledger-state.js';
+import { checkAdmission, plan } from './scheduler.js';
+
+export interface HostPolicy {
+  capacity: HostCapacity;
+  limits: UserLimits;
+}
+
+export type NewJob = Omit<
+  JobEntry,
+  'id' | 'seq' | 'state' | 'grant' | 'grantedAt' | 'startedAt' | 'container'
+>;
+
+export interface Transition<T> {
+  state: LedgerState;
+  result: T;
+  history?: readonly HistoryRecord[];
+}
+
+/**
+ * Adds a job at the back of the queue, then lets the scheduler grant what it can (possibly this
+ * job). A request that can never be granted is refused here, before anything is queued.
+ */
+export function enqueue(
+  state: LedgerState,
+  job: NewJob,
+  policy: HostPolicy,
+  now: Date,
+  randomInt: (maxExclusive: number) => number,
+): Transition<JobEntry> {
+  const admission = checkAdmission(job.request, job.user, policy.capacity, policy.limits);
+  if (!admission.ok) {
+    const ErrorType = admission.refusal === 'invalid' ? UsageError : ConfigError;
+    throw new ErrorType(admission.reason, {
+      hint:
+        admission.refusal === 'capacity' || admission.refusal === 'limit'
+          ? 'ask for less (--gpu, --cpu, --mem); "rp host show" lists capacity and limits'
+          : undefined,
+    });
+  }
+  const id = allocateJobId(new Set(state.jobs.map((entry) => entry.id)), randomInt);
+  if (id === undefined) {
+    throw new ConfigError('the queue is full: 9000 jobs are live on this host');
+  }
+  const entry: JobEntry = { ...job, id, seq: state.nextSeq, state: 'queued' };
+  const queued: LedgerState = {
+    ...state,
+    nextSeq: state.nextSeq + 1,
+    jobs: [...state.jobs, entry],
+  };
+  const scheduled = schedule(queued, policy, now);
+  const current = scheduled.state.jobs.find((candidate) => candidate.id === id) ?? entry;
+  return { state: scheduled.state, result: current, history: scheduled.history };
+}
+
+/**
+ * Grants every queued job the scheduler says can start now, and ends queued jobs that can never
+ * start under the current host config. Returns the same state object when nothing changes.
+ */
+export function schedule(state: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
+  const decided = plan(state, policy.capacity, policy.limits, now);
+  if (decided.grants.length === 0 && decided.unservable.length === 0)
+    return { state, result: undefined };
+  const grants = new Map(decided.grants.map((grant) => [grant.jobId, grant.grant]));
+  const dropped = new Set(decided.unservable.map((job) => job.jobId));
+  const history: HistoryRecord[] = [];
+  let next: LedgerState = {
+    ...state,
+    jobs: state.jobs.map((job) => {
+      const grant = grants.get(job.id);
+      return grant ? { ...job, state: 'granted', grant, grantedAt: decided.grantedAt } : job;
+    }),
+  };
+  for (const id of dropped) {
+    const removed = removeJob(next, id, { ending: 'cancelled', endedAt: now.toISOString() });
+    next = removed.state;
+    if (removed.record) history.push(removed.record);
+  }
+  return { state: next, result: undefined, history };
+}
+
+/** Records that a granted job's container exists and is about to run. */
+export function markRunning(
+  state: LedgerState,
+  id: string,
+  container: { id: string; name: string },
+  now: Date,
+): Transition<JobEntry | undefined> {
+  const job = state.jobs.find((entry) => entry.id === id);
+  if (!job || job.state === 'queued') return { state, result: undefined };
+  const running: JobEntry = { ...job, state: 'running', container, startedAt: now.toISOString() };
+  return {
+    state: { ...state, jobs: state.jobs.map((entry) => (entry.id === id ? running : entry)) },
+    result: running,
+  };
+}
+
+/**
+ * Removes a job that ended, writes its history line, and grants what its resources now allow.
+ * A job already gone (killed, reaped) changes nothing.
+ */
+export function finish(
+  state: LedgerState,
+  id: string,
+  outcome: JobOutcome,
+  policy: HostPolicy,
+  now: Date,
+): Transition<boolean> {
+  const removed = removeJob(state, id, outcome);
+  if (!removed.record) return { state, result: false };
+  const scheduled = schedule(removed.state, policy, now);
+  return {
+    state: scheduled.state,
+    result: true,
+    history: [removed.record, ...(scheduled.history ?? [])],
+  };
+}

@@ -1,0 +1,547 @@
+/**
+ * The scheduling policy: who gets which GPUs, cores and memory, and in what order. A pure function
+ * of the ledger, the host's capacity and limits, and the time; the ledger store applies its answer
+ * inside one locked read-modify-write, so every rp process on the host decides the same way.
+ *
+ * The rules, in the order they apply:
+ * 1. Admission: a request the host or the user's limit can never satisfy is refused at once, so
+ *    nobody waits forever for something that cannot happen.
+ * 2. Order: users holding less are served first (their dominant share, below), ties by `seq`
+ *    (first come, first served). Shares are updated as this plan grants, so two users waiting
+ *    alternate instead of one draining its whole backlog.
+ * 3. Head reservation: the first job in that order that does not fit becomes the head and reserves
+ *    what is free of what it needs. Later jobs may start only on what is left after that (EASY
+ *    backfilling), so a stream of small jobs cannot keep a big one waiting forever: whatever is
+ *    freed goes to the head until it fits.
+ * 4. Starvation guard: the order above can still change between plans (a user's share falls when
+ *    their job ends), and the head can change with it. A job that has waited longer than
+ *    `starvationGuardMs` is therefore moved to the front (the oldest such job only), where it
+ *    stays until it is granted.
+ * 5. User limits: a job that would take its user over their limit waits (it fits once the user's
+ *    other jobs end) and keeps the headroom it still needs from the user's later jobs, so a
+ *    user's own stream of small jobs cannot starve their big one either.
+ */
+import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
+import { isUserAllowed, limitFor } from './host-config.js';
+import type { Grant, JobEntry, LedgerState, ResourceRequest } from './ledger-state.js';
+import type { ResourceKind } from './units.js';
+import { formatAmount, formatMemory, RESOURCE_KINDS } from './units.js';
+
+// ---------------------------------------------------------------------------------------------
+// Admission
+
+export type AdmissionRefusal =
+  /** Not whole numbers, negative, or no CPU or memory at all: a usage error. */
+  | 'invalid'
+  /** The host's allow-list does not name the user. */
+  | 'not-allowed'
+  /** More than the whole machine. */
+  | 'capacity'
+  /** More than the user may ever hold at once. */
+  | 'limit';
+
+export type Admission = { ok: true } | { ok: false; refusal: AdmissionRefusal; reason: string };
+
+/**
+ * Whether `request` by `user` can ever be granted on this host. Only what can never fit is refused;
+ * a request that fits the user's limit but not on top of what they hold now waits instead.
+ */
+export function checkAdmission(
+  request: ResourceRequest,
+  user: string,
+  capacity: HostCapacity,
+  limits: UserLimits,
+): Admission {
+  const invalid = invalidRequest(request);
+  if (invalid.length > 0) return refuse('invalid', invalid);
+
+  if (!isUserAllowed(limits, user)) {
+    return refuse('not-allowed', [`user ${user} is not allowed to use rp on this host`]);
+  }
+
+  const total = capacityTotals(capacity);
+  const tooBig = RESOURCE_KINDS.filter((kind) => request[kind] > total[kind]).map(
+    (kind) =>
+      `the request asks for ${formatAmount(kind, request[kind])} but this host has ${
+        kind === 'gpus' && total.gpus === 0 ? 'no GPUs' : formatAmount(kind, total[kind])
+      }`,
+  );
+  if (tooBig.length > 0) return refuse('capacity', tooBig);
+
+  const limit = limitFor(limits, user);
+  const overLimit = RESOURCE_KINDS.filter(
+    (kind) => limit[kind] !== undefined && request[kind] > (limit[kind] ?? 0),
+  ).map(
+    (kind) =>
+      `the request asks for ${formatAmount(kind, request[kind])} but ${user} may hold at most ` +
+      `${formatAmount(kind, limit[kind] ?? 0)} at once`,
+  );
+  if (overLimit.length > 0) return refuse('limit', overLimit);
+
+  return { ok: true };
+}
+
+function refuse(refusal: AdmissionRefusal, reasons: string[]): Admission {
+  return { ok: false, refusal, reason: reasons.join('; ') };
+}
+
+function invalidRequest(request: ResourceRequest): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(request.gpus) || request.gpus < 0) {
+    problems.push(`GPUs must be a whole number, 0 or more (got ${request.gpus})`);
+  }
+  // A container always runs on at least one core and needs some memory: zero is a mistake, not
+  // "no limit".
+  if (!Number.isInteger(request.cpus) || request.cpus < 1) {
+    problems.push(`CPUs must be a whole number, 1 or more (got ${request.cpus})`);
+  }
+  if (!Number.isInteger(request.memoryMb) || request.memoryMb < 1) {
+    problems.push(`memory must be a whole number of MB, 1 or more (got ${request.memoryMb})`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+/** How long a job may be passed over by fairness before it moves to the front: one day. */
+export const DEFAULT_STARVATION_GUARD_MS = 24 * 60 * 60 * 1000;
+
+export interface SchedulerPolicy {
+  /** A queued job older than this moves to the front of the queue (the oldest such job). */
+  starvationGuardMs: number;
+}
+
+export const DEFAULT_POLICY: SchedulerPolicy = { starvationGuardMs: DEFAULT_STARVATION_GUARD_MS };
+
+export interface PlannedGrant {
+  jobId: string;
+  seq: number;
+  user: string;
+  grant: Grant;
+}
+
+/** A queued job that can no longer ever be granted (the config changed since it was queued). */
+export interface UnservableJob {
+  jobId: string;
+  seq: number;
+  user: string;
+  refusal: AdmissionRefusal;
+  reason: string;
+}
+
+export interface Plan {
+  /** Jobs to move from queued to granted now, in the order they were decided. */
+  grants: PlannedGrant[];
+  /** When they were granted (`now`), for the jobs' `grantedAt`. */
+  grantedAt: string;
+  /** The job at the head of the queue, which holds a reservation; undefined when none waits. */
+  head: { jobId: string; seq: number } | undefined;
+  /** Queued jobs the store should end with the given reason; they are never granted. */
+  unservable: UnservableJob[];
+}
+
+/**
+ * Decides which queued jobs start now and with which GPUs, cores and memory. Jobs that are granted
+ * or running keep their grants. `now` decides which jobs the starvation guard protects.
+ */
+export function plan(
+  state: LedgerState,
+  capacity: HostCapacity,
+  limits: UserLimits,
+  now: Date,
+  policy: SchedulerPolicy = DEFAULT_POLICY,
+): Plan {
+  const result = walkQueue(state, capacity, limits, now, policy);
+  const grants: PlannedGrant[] = [];
+  const unservable: UnservableJob[] = [];
+  for (const outcome of result.outcomes) {
+    const { job } = outcome;
+    if (outcome.kind === 'granted') {
+      grants.push({ jobId: job.id, seq: job.seq, user: job.user, grant: outcome.grant });
+    } else if (outcome.kind === 'unservable') {
+      unservable.push({
+        jobId: job.id,
+        seq: job.seq,
+        user: job.user,
+        refusal: outcome.refusal,
+        reason: outcome.reason,
+      });
+    }
+  }
+  return {
+    grants,
+    grantedAt: now.toISOString(),
+    head: result.head === undefined ? undefined : { jobId: result.head.id, seq: result.head.seq },
+    unservable,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue description (rp ps / rp queue)
+
+export type QueueStatus =
+  /** Resources are free for it: it starts with the next plan. */
+  | 'starting'
+  /** At the head of the queue: it reserves resources as they free up. */
+  | 'head'
+  /** Waits for resources, behind the head. */
+  | 'waiting'
+  /** Waits until its user's other jobs end. */
+  | 'user-limit'
+  /** Can never be granted under the current config. */
+  | 'unservable';
+
+export interface QueueEntryStatus {
+  jobId: string;
+  seq: number;
+  user: string;
+  /** 1 is served first. */
+  position: number;
+  status: QueueStatus;
+  /** For people: "2 GPUs (0 free)", "user limit: 4 GPUs (alice holds 3)", ... */
+  waitingFor: string;
+}
+
+/** Every queued job, in the order the scheduler serves them, with what each waits for. */
+export function describeQueue(
+  state: LedgerState,
+  capacity: HostCapacity,
+  limits: UserLimits,
+  now: Date,
+  policy: SchedulerPolicy = DEFAULT_POLICY,
+): QueueEntryStatus[] {
+  const result = walkQueue(state, capacity, limits, now, policy);
+  return result.outcomes.map((outcome, i) => ({
+    jobId: outcome.job.id,
+    seq: outcome.job.seq,
+    user: outcome.job.user,
+    position: i + 1,
+    status: statusOf(outcome),
+    waitingFor: waitingFor(outcome),
+  }));
+}
+
+function statusOf(outcome: Outcome): QueueStatus {
+  switch (outcome.kind) {
+    case 'granted':
+      return 'starting';
+    case 'head':
+      return 'head';
+    case 'waiting':
+      return 'waiting';
+    case 'user-limit':
+      return 'user-limit';
+    case 'unservable':
+      return 'unservable';
+  }
+}
+
+function waitingFor(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'granted':
+      return 'nothing: starting';
+    case 'head':
+      return outcome.shortfall;
+    case 'waiting': {
+      const behind = `behind job ${outcome.head.id} at the head of the queue`;
+      return outcome.shortfall === '' ? behind : `${outcome.shortfall}; ${behind}`;
+    }
+    case 'user-limit':
+      return outcome.detail;
+    case 'unservable':
+      return `cannot run: ${outcome.reason}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The walk shared by plan and describeQueue.
+
+type Amounts = Record<ResourceKind, number>;
+
+const NOTHING: Amounts = { gpus: 0, cpus: 0, memoryMb: 0 };
+
+type Outcome =
+  | { kind: 'granted'; job: JobEntry; grant: Grant }
+  | { kind: 'unservable'; job: JobEntry; refusal: AdmissionRefusal; reason: string }
+  | { kind: 'user-limit'; job: JobEntry; detail: string }
+  | { kind: 'head'; job: JobEntry; shortfall: string }
+  | { kind: 'waiting'; job: JobEntry; shortfall: string; head: JobEntry };
+
+interface WalkResult {
+  outcomes: Outcome[];
+  head: JobEntry | undefined;
+}
+
+/** What the user's later jobs must leave of the user's limit, and for which job. */
+interface UserReservation {
+  amounts: Amounts;
+  forJob: string;
+}
+
+function walkQueue(
+  state: LedgerState,
+  capacity: HostCapacity,
+  limits: UserLimits,
+  now: Date,
+  policy: SchedulerPolicy,
+): WalkResult {
+  const total = capacityTotals(capacity);
+
+  // What is taken: by jobs that hold a grant, and then by what this walk grants.
+  const usedGpus = new Set<number>();
+  const usedCpus = new Set<number>();
+  let usedMemory = 0;
+  const held = new Map<string, Amounts>();
+  for (const job of state.jobs) {
+    // The store writes a grant together with the state change, so a job that holds resources
+    // always has one; a queued job holds nothing.
+    if (job.state === 'queued' || job.grant === undefined) continue;
+    job.grant.gpus.forEach((id) => usedGpus.add(id));
+    job.grant.cpus.forEach((id) => usedCpus.add(id));
+    usedMemory += job.grant.memoryMb;
+    held.set(job.user, add(held.get(job.user) ?? NOTHING, grantAmounts(job.grant)));
+  }
+  let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
+  let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
+  // A config that shrank below what running jobs hold leaves nothing free, not a negative amount.
+  let freeMemory = Math.max(0, capacity.memoryMb - usedMemory);
+  const free = (): Amounts => ({
+    gpus: freeGpus.length,
+    cpus: freeCpus.length,
+    memoryMb: freeMemory,
+  });
+
+  const outcomes: Outcome[] = [];
+  const pending: JobEntry[] = [];
+  for (const job of state.jobs.filter((entry) => entry.state === 'queued').sort(bySeq)) {
+    const admission = checkAdmission(job.request, job.user, capacity, limits);
+    if (admission.ok) pending.push(job);
+    else
+      outcomes.push({
+        kind: 'unservable',
+        job,
+        refusal: admission.refusal,
+        reason: admission.reason,
+      });
+  }
+
+  let head: JobEntry | undefined;
+  let headReserved: Amounts = NOTHING;
+  const userReserved = new Map<string, UserReservation>();
+  const guard = { done: false };
+
+  while (pending.length > 0) {
+    const { job, guarded } = nextJob(pending, held, total, now, policy, guard);
+    pending.splice(pending.indexOf(job), 1);
+    const need = job.request;
+    const have = held.get(job.user) ?? NOTHING;
+    const limit = limitFor(limits, job.user);
+    const reservation = userReserved.get(job.user);
+
+    const over = overLimit(need, have, reservation?.amounts ?? NOTHING, limit);
+    // A guarded job held back only by its own user's limit gains nothing from the front of the
+    // queue (only the user's own jobs ending helps it), so the guard passes to the next oldest.
+    if (guarded && over.length === 0) guard.done = true;
+    if (over.length > 0) {
+      // The first of the user's jobs held back by the limit keeps the headroom it still needs, so
+      // the user's later, smaller jobs cannot keep it out of the limit forever.
+      if (reservation === undefined) {
+        userReserved.set(job.user, { amounts: headroomFor(need, have, limit), forJob: job.id });
+      }
+      outcomes.push({
+        kind: 'user-limit',
+        job,
+        detail: limitDetail(job, over, have, limit, reservation),
+      });
+      continue;
+    }
+
+    const available = subtract(free(), headReserved);
+    if (fits(need, available)) {
+      const grant: Grant = {
+        gpus: pickIds(freeGpus, need.gpus),
+        cpus: pickIds(freeCpus, need.cpus),
+        memoryMb: need.memoryMb,
+      };
+      freeGpus = freeGpus.filter((id) => !grant.gpus.includes(id));
+      freeCpus = freeCpus.filter((id) => !grant.cpus.includes(id));
+      freeMemory -= grant.memoryMb;
+      held.set(job.user, add(have, grantAmounts(grant)));
+      outcomes.push({ kind: 'granted', job, grant });
+      continue;
+    }
+
+    if (head === undefined) {
+      // The head reserves, of each resource, what it needs and is free now; what frees up later
+      // is added on the next plan, so its reservation only grows until it fits.
+      head = job;
+      headReserved = minimum(need, free());
+      const previous = userReserved.get(job.user);
+      userReserved.set(job.user, {
+        amounts: add(previous?.amounts ?? NOTHING, need),
+        forJob: previous?.forJob ?? job.id,
+      });
+      outcomes.push({ kind: 'head', job, shortfall: shortfall(need, free()) });
+      continue;
+    }
+    outcomes.push({ kind: 'waiting', job, shortfall: shortfall(need, free()), head });
+  }
+  return { outcomes, head };
+}
+
+/**
+ * The job to consider next. The oldest job past the starvation guard comes first; otherwise the
+ * job of the user with the smallest dominant share, ties by seq.
+ */
+function nextJob(
+  pending: readonly JobEntry[],
+  held: ReadonlyMap<string, Amounts>,
+  total: Amounts,
+  now: Date,
+  policy: SchedulerPolicy,
+  guard: { done: boolean },
+): { job: JobEntry; guarded: boolean } {
+  // `pending` is sorted by seq, so the first old-enough job is the oldest. Only one job is moved
+  // to the front per walk: that is enough for every job to be served in turn, and it leaves the
+  // fair order alone for all the others.
+  if (!guard.done) {
+    const starving = pending.find((job) => waitedMs(job, now) >= policy.starvationGuardMs);
+    if (starving !== undefined) return { job: starving, guarded: true };
+    guard.done = true;
+  }
+  let best: JobEntry | undefined;
+  let bestShare = Infinity;
+  for (const job of pending) {
+    const share = dominantShare(held.get(job.user) ?? NOTHING, total);
+    if (best === undefined || share < bestShare || (share === bestShare && job.seq < best.seq)) {
+      best = job;
+      bestShare = share;
+    }
+  }
+  if (best === undefined) throw new Error('nextJob called with no pending jobs');
+  return { job: best, guarded: false };
+}
+
+function waitedMs(job: JobEntry, now: Date): number {
+  const submitted = Date.parse(job.submittedAt);
+  // An unreadable timestamp never triggers the guard rather than always triggering it.
+  return Number.isNaN(submitted) ? -Infinity : now.getTime() - submitted;
+}
+
+/**
+ * The largest fraction of the machine a user holds of any one resource (Dominant Resource
+ * Fairness): someone holding 4 of 8 GPUs holds "half the machine" even if they use few cores.
+ * Resources the host does not have (no GPUs) do not count.
+ */
+export function dominantShare(holding: ResourceRequest, capacity: ResourceRequest): number {
+  let share = 0;
+  for (const kind of RESOURCE_KINDS) {
+    if (capacity[kind] > 0) share = Math.max(share, holding[kind] / capacity[kind]);
+  }
+  return share;
+}
+
+/**
+ * The ids to grant from `free` (sorted): the lowest run of `count` consecutive ids if there is
+ * one, so a job's GPUs (and cores) sit together, else the lowest free ids.
+ */
+export function pickIds(free: readonly number[], count: number): number[] {
+  if (count <= 0) return [];
+  for (let start = 0; start + count <= free.length; start += 1) {
+    const first = free[start];
+    const last = free[start + count - 1];
+    if (first !== undefined && last !== undefined && last - first === count - 1) {
+      return free.slice(start, start + count);
+    }
+  }
+  return free.slice(0, count);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small arithmetic on amounts.
+
+function capacityTotals(capacity: HostCapacity): Amounts {
+  return { gpus: capacity.gpus.length, cpus: capacity.cpus.length, memoryMb: capacity.memoryMb };
+}
+
+function grantAmounts(grant: Grant): Amounts {
+  return { gpus: grant.gpus.length, cpus: grant.cpus.length, memoryMb: grant.memoryMb };
+}
+
+function add(a: Amounts, b: ResourceRequest): Amounts {
+  return { gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryMb: a.memoryMb + b.memoryMb };
+}
+
+function subtract(a: Amounts, b: Amounts): Amounts {
+  return { gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryMb: a.memoryMb - b.memoryMb };
+}
+
+function minimum(a: ResourceRequest, b: Amounts): Amounts {
+  return {
+    gpus: Math.min(a.gpus, b.gpus),
+    cpus: Math.min(a.cpus, b.cpus),
+    memoryMb: Math.min(a.memoryMb, b.memoryMb),
+  };
+}
+
+function fits(need: ResourceRequest, available: Amounts): boolean {
+  return RESOURCE_KINDS.every((kind) => need[kind] <= available[kind]);
+}
+
+function bySeq(a: JobEntry, b: JobEntry): number {
+  return a.seq - b.seq;
+}
+
+/** The kinds in which `need` on top of what the user holds and has reserved exceeds the limit. */
+function overLimit(
+  need: ResourceRequest,
+  have: Amounts,
+  reserved: Amounts,
+  limit: ResourceLimit,
+): ResourceKind[] {
+  return RESOURCE_KINDS.filter((kind) => {
+    const max = limit[kind];
+    return max !== undefined && have[kind] + reserved[kind] + need[kind] > max;
+  });
+}
+
+/** Of what `need` asks, the part the user's limit still leaves room for now (limited kinds only). */
+function headroomFor(need: ResourceRequest, have: Amounts, limit: ResourceLimit): Amounts {
+  const room = (kind: ResourceKind): number => {
+    const max = limit[kind];
+    return max === undefined ? 0 : Math.max(0, Math.min(need[kind], max - have[kind]));
+  };
+  return { gpus: room('gpus'), cpus: room('cpus'), memoryMb: room('memoryMb') };
+}
+
+/** "user limit: 4 GPUs (alice holds 3)" for each resource the limit holds the job back on. */
+function limitDetail(
+  job: JobEntry,
+  over: readonly ResourceKind[],
+  have: Amounts,
+  limit: ResourceLimit,
+  reservation: UserReservation | undefined,
+): string {
+  const parts = over.map((kind) => {
+    const kept = reservation?.amounts[kind] ?? 0;
+    const keptText =
+      kept > 0 && reservation !== undefined
+        ? `, ${amountText(kind, kept)} kept for job ${reservation.forJob}`
+        : '';
+    return `${formatAmount(kind, limit[kind] ?? 0)} (${job.user} holds ${amountText(kind, have[kind])}${keptText})`;
+  });
+  return `user limit: ${parts.join(', ')}`;
+}
+
+/** "2 GPUs (0 free), 64 GB memory (12 GB free)": what the job needs and does not find free. */
+function shortfall(need: ResourceRequest, free: Amounts): string {
+  return RESOURCE_KINDS.filter((kind) => need[kind] > free[kind])
+    .map((kind) => `${formatAmount(kind, need[kind])} (${amountText(kind, free[kind])} free)`)
+    .join(', ');
+}
+
+/** A bare amount in a resource's unit, for text in parentheses: "3", "12 GB". */
+function amountText(kind: ResourceKind, value: number): string {
+  return kind === 'memoryMb' ? formatMemory(value) : String(value);
+}

@@ -1,0 +1,359 @@
+/**
+ * `rp run` (and later `rp enter`): validate, build, queue, wait for a grant, run the container with
+ * exactly the granted resources, stream its output and hand back its exit code. Whatever happens,
+ * the container is removed and the job leaves the ledger.
+ */
+import createDebug from 'debug';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { access, constants, mkdir, open, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { splitCommandLine } from '../core/command-line.js';
+import { homeDirectory, type ImageUser } from '../core/dockerfile.js';
+import { ConfigError, NoCapacityError, RpError, UsageError } from '../core/errors.js';
+import type { Grant, JobEntry, JobEnding, ResourceRequest } from '../core/ledger-state.js';
+import { gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
+import { enqueue, finish, markRunning, schedule } from '../core/queue-transitions.js';
+import { describeQueue } from '../core/scheduler.js';
+import { parseDockerSize } from '../core/sizes.js';
+import type { Mount } from '../docker/job-container.js';
+import type { HostUser } from '../host/identity.js';
+import { systemRandomInt } from '../host/ids.js';
+import { currentProcessRef } from '../host/process.js';
+import { buildProjectImage, type BuildReporter } from './build-image.js';
+import type { HostSession } from './host-session.js';
+import { loadProject, type Project } from './project.js';
+
+const debug = createDebug('rp:run');
+
+/** Seconds a stopped job gets to exit on its own before it is killed. */
+export const STOP_GRACE_SECONDS = 10;
+/** How often a waiting job looks for dead entries even when nothing changes. */
+const REAP_INTERVAL_MS = 5_000;
+
+export interface RunJobOptions {
+  cwd: string;
+  user: HostUser;
+  script: string;
+  cpu?: number;
+  gpus?: number;
+  memoryGb?: number;
+  shm?: string;
+  noWait: boolean;
+  outfileName?: string;
+  session: HostSession;
+  build: BuildReporter;
+  reporter: JobReporter;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted with the signal's name ('SIGINT', 'SIGTERM', 'SIGHUP') to stop the job. */
+  signal: AbortSignal;
+  now?: () => Date;
+}
+
+/** What the job shows while it waits and starts; src/ui implements it. */
+export interface JobReporter {
+  queued(job: JobEntry): void;
+  waiting(status: { position: number; waitingFor: string }): void;
+  started(job: JobEntry): void;
+  logFile(path: string): void;
+  finished(): void;
+}
+
+/** The job left the ledger without running to its end: killed, cancelled, refused. */
+export class JobEndedError extends RpError {}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+export function exitCodeForSignal(signal: unknown): number {
+  return 128 + (SIGNAL_NUMBERS[String(signal)] ?? 15);
+}
+
+export async function runJob(options: RunJobOptions): Promise<number> {
+  const { session, signal } = options;
+  const now = options.now ?? (() => session.clock.now());
+  const project = await loadProject(options.cwd);
+  const argv = splitCommandLine(options.script);
+  const command = await scriptCommand(project, options.cwd, argv);
+  await checkMountPaths(project.paths);
+  const request = resourceRequest(project, options);
+  const shmBytes = shmSize(project, options.shm);
+
+  const image = await buildProjectImage({
+    project,
+    user: options.user,
+    engine: session.engine,
+    reporter: options.build,
+  });
+  throwIfAborted(signal);
+
+  const supervisor = await currentProcessRef();
+  const job = await session.store.transact((state) =>
+    enqueue(
+      state,
+      {
+        user: options.user.name,
+        uid: options.user.uid,
+        project: { path: project.root, name: project.info.name },
+        kind: 'run',
+        command: options.script,
+        request,
+        submittedAt: now().toISOString(),
+        supervisor,
+      },
+      session.policy,
+      now(),
+      systemRandomInt,
+    ),
+  );
+  options.reporter.queued(job);
+
+  let ending: JobEnding = 'failed';
+  let exitCode: number | undefined;
+  let containerId: string | undefined;
+  try {
+    const grant = await waitForGrant(options, job.id, now);
+    const mounts = jobMounts(project, image.user);
+    const container = await session.engine.createJobContainer({
+      job,
+      grant,
+      image: image.reference,
+      command,
+      user: { uid: image.user.uid, gid: image.user.gid },
+      workingDir: projectMountPoint(project, image.user),
+      mounts,
+      shmBytes,
+      interactive: false,
+      env: { RP_JOB_ID: job.id },
+    });
+    containerId = container.id;
+    const running = await session.store.transact((state) =>
+      markRunning(state, job.id, container, now()),
+    );
+    if (!running) throw killedWhileQueued(job.id);
+    options.reporter.started(running);
+
+    const output = await openOutput(project, options);
+    const attached = await session.engine.attach(container.id, {
+      stdout: output.stdout,
+      stderr: output.stderr,
+    });
+    const stopOnSignal = (): void => {
+      debug('stopping %s on %s', container.name, String(signal.reason));
+      void session.engine.stop(container.id, STOP_GRACE_SECONDS).catch(() => undefined);
+    };
+    signal.addEventListener('abort', stopOnSignal, { once: true });
+    try {
+      await session.engine.start(container.id);
+      exitCode = await session.engine.wait(container.id);
+      await attached.ended;
+    } finally {
+      signal.removeEventListener('abort', stopOnSignal);
+      await output.close();
+    }
+    if (signal.aborted) {
+      ending = 'killed';
+      return exitCodeForSignal(signal.reason);
+    }
+    ending = 'exited';
+    return exitCode;
+  } catch (error) {
+    if (error instanceof JobEndedError || error instanceof NoCapacityError) ending = 'cancelled';
+    throw error;
+  } finally {
+    options.reporter.finished();
+    if (containerId)
+      await session.engine
+        .remove(containerId)
+        .catch((error: unknown) => debug('remove failed: %o', error));
+    const outcome = {
+      ending,
+      endedAt: now().toISOString(),
+      ...(exitCode === undefined ? {} : { exitCode }),
+    };
+    await session.store.transact((state) => finish(state, job.id, outcome, session.policy, now()));
+  }
+}
+
+/** Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait. */
+async function waitForGrant(options: RunJobOptions, id: string, now: () => Date): Promise<Grant> {
+  const { session, signal } = options;
+  let lastReap = 0;
+  let lastStatus = '';
+  for (;;) {
+    throwIfAborted(signal);
+    const since = await session.store.changeToken();
+    const { job, state } = await session.store.transact((current) => {
+      const scheduled = schedule(current, session.policy, now());
+      const mine = scheduled.state.jobs.find((entry) => entry.id === id);
+      return { ...scheduled, result: { job: mine, state: scheduled.state } };
+    });
+    if (!job) throw killedWhileQueued(id);
+    if (job.state !== 'queued' && job.grant) return job.grant;
+    if (options.noWait) {
+      throw new NoCapacityError(`job ${id} cannot start now and --no-wait was given`, {
+        hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
+      });
+    }
+    const status = describeQueue(state, session.policy.capacity, session.policy.limits, now()).find(
+      (entry) => entry.jobId === id,
+    );
+    if (status) {
+      const text = `${status.position}:${status.waitingFor}`;
+      if (text !== lastStatus) options.reporter.waiting(status);
+      lastStatus = text;
+    }
+    if (Date.now() - lastReap > REAP_INTERVAL_MS) {
+      lastReap = Date.now();
+      const report = await session.reap();
+      if (report.reaped.length > 0) continue;
+    }
+    await session.store.waitForChange({ since, timeoutMs: REAP_INTERVAL_MS, signal });
+  }
+}
+
+function killedWhileQueued(id: string): JobEndedError {
+  return new JobEndedError(`job ${id} was killed before it started`, exitCodeForSignal('SIGTERM'));
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw new JobEndedError(
+      `stopped by ${String(signal.reason)} before the job started`,
+      exitCodeForSignal(signal.reason),
+    );
+  }
+}
+
+/**
+ * The argument vector run in the container. The script is a file of the project: an executable
+ * one with a #! line runs as it is, anything else runs with bash.
+ */
+async function scriptCommand(project: Project, cwd: string, argv: string[]): Promise<string[]> {
+  const [script, ...args] = argv;
+  if (script === undefined) {
+    throw new UsageError('--script is empty', { hint: 'e.g. --script="train.sh --lr 3e-4"' });
+  }
+  const hostPath = resolve(cwd, script);
+  const inProject = relative(project.root, hostPath);
+  if (inProject.startsWith('..') || isAbsolute(inProject)) {
+    throw new UsageError(`--script ${script} is outside the project ${project.root}`, {
+      hint: 'scripts run inside the container, where only the project folder is mounted',
+    });
+  }
+  let stats;
+  try {
+    stats = await stat(hostPath);
+  } catch {
+    throw new UsageError(`--script ${script}: no such file in ${project.root}`, {
+      hint: 'give the path of a script in the project, relative to where you are',
+    });
+  }
+  if (!stats.isFile()) throw new UsageError(`--script ${script} is not a file`);
+  const executable = await access(hostPath, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  const path = `./${inProject.split('\\').join('/')}`;
+  return executable && (await hasShebang(hostPath)) ? [path, ...args] : ['bash', path, ...args];
+}
+
+async function hasShebang(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(2);
+    await handle.read(buffer, 0, 2, 0);
+    return buffer.toString() === '#!';
+  } finally {
+    await handle.close();
+  }
+}
+
+async function checkMountPaths(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    try {
+      await stat(path);
+    } catch {
+      throw new ConfigError(`${PROJECT_FILES.paths}: ${path} does not exist`, {
+        hint: `create it or remove it from ${PROJECT_FILES.paths}`,
+      });
+    }
+  }
+}
+
+function resourceRequest(project: Project, options: RunJobOptions): ResourceRequest {
+  return {
+    gpus: options.gpus ?? project.info.gpus,
+    cpus: options.cpu ?? project.info.cpu,
+    memoryMb: gbToMb(options.memoryGb ?? project.info.memory),
+  };
+}
+
+function shmSize(project: Project, override: string | undefined): number {
+  const text = override ?? project.info.docker_shm;
+  const bytes = parseDockerSize(text);
+  if (bytes === undefined)
+    throw new UsageError(`shared memory size "${text}" is not a size such as 2g or 512m`);
+  return bytes;
+}
+
+function projectMountPoint(project: Project, user: ImageUser): string {
+  return `${homeDirectory(user)}/${project.info.name}`;
+}
+
+/** The project at ~/<name> (its .cache and output with it), each paths.json entry at ~/<basename>. */
+function jobMounts(project: Project, user: ImageUser): Mount[] {
+  return [
+    { source: project.root, target: projectMountPoint(project, user) },
+    ...project.paths.map((path) => ({
+      source: path,
+      target: `${homeDirectory(user)}/${mountBaseName(path)}`,
+    })),
+  ];
+}
+
+/** Where the container's output goes: our stdout/stderr, and a log file when asked for. */
+async function openOutput(
+  project: Project,
+  options: RunJobOptions,
+): Promise<{
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  close: () => Promise<void>;
+}> {
+  const name = options.outfileName ?? (project.info.stdout_to_file ? project.info.name : undefined);
+  if (name === undefined) {
+    return { stdout: options.stdout, stderr: options.stderr, close: async () => undefined };
+  }
+  const dir = join(project.root, PROJECT_FILES.logs);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${name}_${timestamp(options.session.clock.now())}.log`);
+  const file = createWriteStream(path, { flags: 'a' });
+  options.reporter.logFile(path);
+  return {
+    stdout: tee(options.stdout, file),
+    stderr: tee(options.stderr, file),
+    close: () => closeFile(file),
+  };
+}
+
+function tee(terminal: NodeJS.WritableStream, file: WriteStream): NodeJS.WritableStream {
+  const through = new PassThrough();
+  through.on('data', (chunk: Buffer) => {
+    terminal.write(chunk);
+    file.write(chunk);
+  });
+  return through;
+}
+
+function closeFile(file: WriteStream): Promise<void> {
+  return new Promise((done) => file.end(done));
+}
+
+function timestamp(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}_` +
+    `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`
+  );
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import type { HostCapacity, UserLimits } from '../../src/core/host-config.js';
+import { emptyLedger, type LedgerState } from '../../src/core/ledger-state.js';
+import {
+  enqueue,
+  finish,
+  markRunning,
+  schedule,
+  type HostPolicy,
+  type NewJob,
+} from '../../src/core/queue-transitions.js';
+
+const capacity: HostCapacity = {
+  gpus: [{ index: 0 }, { index: 1 }],
+  cpus: [0, 1, 2, 3],
+  memoryMb: 8192,
+};
+const limits: UserLimits = { default: {}, users: {} };
+const policy: HostPolicy = { capacity, limits };
+const now = new Date('2026-01-01T00:00:00Z');
+
+let counter = 0;
+const sequentialRandom = (max: number): number => counter++ % max;
+
+function job(user: string, gpus: number, cpus: number, memoryMb = 1024): NewJob {
+  return {
+    user,
+    uid: 1000,
+    project: { path: `/home/${user}/p`, name: 'p' },
+    kind: 'run',
+    command: 'train.sh',
+    request: { gpus, cpus, memoryMb },
+    submittedAt: now.toISOString(),
+    supervisor: { pid: 1, startTime: '1' },
+  };
+}
+
+function add(state: LedgerState, newJob: NewJob) {
+  return enqueue(state, newJob, policy, now, sequentialRandom);
+}
+
+describe('queue transitions', () => {
+  it('grants a job that fits at once, with specific GPUs and cores', () => {
+    const { state, result } = add(emptyLedger(), job('alice', 1, 2));
+    expect(result.state).toBe('granted');
+    expect(result.grant).toEqual({ gpus: [0], cpus: [0, 1], memoryMb: 1024 });
+    expect(state.nextSeq).toBe(2);
+    expect(result.id).toMatch(/^\d{4}$/);
+  });
+
+  it('queues a job that does not fit and grants it when the holder finishes', () => {
+    const first = add(emptyLedger(), job('alice', 2, 4));
+    const second = add(first.state, job('bob', 1, 1));
+    expect(second.result.state).toBe('queued');
+    const finished = finish(
+      second.state,
+      first.result.id,
+      { ending: 'exited', endedAt: now.toISOString(), exitCode: 0 },
+      policy,
+      now,
+    );
+    expect(finished.result).toBe(true);
+    expect(finished.history?.[0]).toMatchObject({
+      id: first.result.id,
+      ending: 'exited',
+      exitCode: 0,
+    });
+    expect(finished.state.jobs).toHaveLength(1);
+    expect(finished.state.jobs[0]).toMatchObject({ id: second.result.id, state: 'granted' });
+  });
+
+  it('refuses a request larger than the machine before queueing', () => {
+    expect(() => add(emptyLedger(), job('alice', 3, 1))).toThrow(ConfigError);
+  });
+
+  it('changes nothing (same object, so no write) when there is nothing to schedule', () => {
+    const { state } = add(emptyLedger(), job('alice', 1, 1));
+    expect(schedule(state, policy, now).state).toBe(state);
+  });
+
+  it('marks a granted job running with its container, but not a queued or vanished one', () => {
+    const first = add(emptyLedger(), job('alice', 2, 4));
+    const second = add(first.state, job('bob', 1, 1));
+    const container = { id: 'c1', name: 'rp1' };
+    expect(markRunning(second.state, first.result.id, container, now).result).toMatchObject({
+      state: 'running',
+      container,
+    });
+    expect(markRunning(second.state, second.result.id, container, now).result).toBeUndefined();
+    expect(markRunning(second.state, '9999', container, now).result).toBeUndefined();
+  });
+
+  it('finishing an unknown job changes nothing', () => {
+    const { state } = add(emptyLedger(), job('alice', 1, 1));
+    const result = finish(
+      state,
+      '0000',
+      { ending: 'exited', endedAt: now.toISOString() },
+      policy,
+      now,
+    );
+    expect(result.result).toBe(false);
+    expect(result.state).toBe(state);
+  });
+});

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobEntry } from '../../src/core/ledger-state.js';
+import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
+import type { JobContainerSpec } from '../../src/docker/job-container.js';
+import { assertDockerForCi, BASE_IMAGE, skipWithoutDocker } from '../support/docker.js';
+
+/**
+ * A GPU job cannot start here (no NVIDIA runtime), but Docker accepts the device request at
+ * create: the created container's inspect shows exactly what a GPU host would hand the job.
+ */
+describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () => {
+  const engine = new DockerodeEngine();
+  const created: string[] = [];
+
+  beforeAll(() => assertDockerForCi());
+  afterAll(async () => {
+    for (const id of created) await engine.remove(id);
+  });
+
+  function spec(id: string, gpus: number[]): JobContainerSpec {
+    const job: JobEntry = {
+      id,
+      seq: 1,
+      user: 'tester',
+      uid: 1000,
+      project: { path: '/tmp/rp-gpu-test', name: 'gpu-test' },
+      kind: 'run',
+      command: 'true',
+      request: { gpus: gpus.length, cpus: 1, memoryMb: 256 },
+      state: 'granted',
+      grant: { gpus, cpus: [0], memoryMb: 256 },
+      submittedAt: new Date().toISOString(),
+      supervisor: { pid: process.pid, startTime: '0' },
+    };
+    return {
+      job,
+      grant: job.grant!,
+      image: BASE_IMAGE,
+      command: ['true'],
+      user: { uid: 1000, gid: 1000 },
+      workingDir: '/',
+      mounts: [],
+      shmBytes: 64 * 1024 * 1024,
+      interactive: false,
+    };
+  }
+
+  it('carries a device request with exactly the granted GPU ids', async () => {
+    const ref = await engine.createJobContainer(spec(`9${(process.pid % 900) + 100}`, [1, 3]));
+    created.push(ref.id);
+    const state = await engine.inspectContainer(ref.id);
+    expect(state?.hostConfig.deviceRequests).toEqual([
+      { driver: 'nvidia', deviceIds: ['1', '3'], capabilities: [['gpu']] },
+    ]);
+    expect(state?.hostConfig.cpusetCpus).toBe('0');
+    expect(state?.hostConfig.memory).toBe(256 * 1024 * 1024);
+    expect(state?.hostConfig.memorySwap).toBe(256 * 1024 * 1024);
+    expect(state?.labels['rp.gpus']).toBe('1,3');
+  });
+
+  it('carries no device request for a job without GPUs', async () => {
+    const ref = await engine.createJobContainer(spec(`8${(process.pid % 900) + 100}`, []));
+    created.push(ref.id);
+    const state = await engine.inspectContainer(ref.id);
+    expect(state?.hostConfig.deviceRequests).toEqual([]);
+  });
+
+  it('is found again from its labels', async () => {
+    const jobs = await engine.listJobContainers();
+    const ids = jobs.map((job) => job.container?.id);
+    for (const id of created) expect(ids).toContain(id);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseLedgerText } from '../../src/core/ledger-schema.js';
+import { emptyLedger } from '../../src/core/ledger-state.js';
+import { makeJob } from './fixtures/jobs.js';
+
+describe('parseLedgerText', () => {
+  it('accepts a valid ledger', () => {
+    const state = { ...emptyLedger(), nextSeq: 3, jobs: [makeJob({ id: '1234', seq: 2 })] };
+    expect(parseLedgerText(JSON.stringify(state))).toEqual({ kind: 'ok', state });
+  });
+
+  it('reports a ledger from a newer rp as such, even when the rest is unrecognisable', () => {
+    expect(parseLedgerText('{"version": 2, "entirely": "different"}')).toEqual({
+      kind: 'future',
+      version: 2,
+    });
+  });
+
+  it.each([
+    ['', /empty/],
+    ['{"version":1,', /not valid JSON/],
+    ['[]', /not a valid ledger/],
+    ['{"version":0,"nextSeq":1,"jobs":[]}', /version/],
+    ['{"version":"2","nextSeq":1,"jobs":[]}', /version/],
+  ])('treats %j as corrupt', (text, reason) => {
+    const parsed = parseLedgerText(text);
+    expect(parsed.kind).toBe('corrupt');
+    expect(parsed.kind === 'corrupt' && parsed.reason).toMatch(reason);
+  });
+
+  it('rejects duplicate job ids and a seq at or past nextSeq', () => {
+    const job = makeJob({ id: '1234', seq: 1 });
+    const duplicate = { ...emptyLedger(), nextSeq: 3, jobs: [job, { ...job, seq: 2 }] };
+    expect(parseLedgerText(JSON.stringify(duplicate))).toMatchObject({
+      kind: 'corrupt',
+      reason: expect.stringMatching(/duplicate job id 1234/),
+    });
+    const seqTooHigh = { ...emptyLedger(), nextSeq: 1, jobs: [job] };
+    expect(parseLedgerText(JSON.stringify(seqTooHigh))).toMatchObject({
+      kind: 'corrupt',
+      reason: expect.stringMatching(/not below nextSeq/),
+    });
+  });
+
+  it('rejects a supervisor start time that is not a clock-tick count', () => {
+    const bad = {
+      ...emptyLedger(),
+      nextSeq: 2,
+      jobs: [makeJob({ id: '1234', seq: 1, supervisor: { pid: 1, startTime: 'x' } })],
+    };
+    expect(parseLedgerText(JSON.stringify(bad)).kind).toBe('corrupt');
+  });
+});
