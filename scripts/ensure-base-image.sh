@@ -22,9 +22,11 @@ fi
 if ! command -v debootstrap >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing debootstrap"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq debootstrap >/dev/null
+    apt_log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get install -y -qq debootstrap; } >"$apt_log" 2>&1; then
+      say "installing debootstrap failed:"; tail -n 20 "$apt_log" >&2; exit 1
+    fi
+    rm -f "$apt_log"
   else
     say "cannot make $image: no registry answers and debootstrap is missing (sudo apt-get install debootstrap)."
     exit 1

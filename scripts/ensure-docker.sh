@@ -20,9 +20,11 @@ is_root() { [ "$(id -u)" = 0 ]; }
 if ! command -v dockerd >/dev/null 2>&1; then
   if is_root && command -v apt-get >/dev/null 2>&1; then
     say "no Docker engine on this machine: installing Debian's docker.io"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq docker.io >/dev/null
+    apt_log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get install -y -qq docker.io; } >"$apt_log" 2>&1; then
+      say "installing docker.io failed:"; tail -n 20 "$apt_log" >&2; exit 1
+    fi
+    rm -f "$apt_log"
   else
     say "no Docker engine on this machine. Install one (Debian/Ubuntu: sudo apt-get install docker.io) and run again."
     exit 1

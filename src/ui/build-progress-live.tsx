@@ -81,10 +81,12 @@ export function createLiveBuildProgress(stream: NodeJS.WriteStream): BuildProgre
       }
     },
     finished: (reference, ok) => {
+      // Ink renders on a timer: unmount first (clearing the live area), then print the last lines
+      // directly, so they are never lost to a render that did not happen.
       const state = store.get();
-      if (state.step !== undefined) addDone(ok ? `✓ step ${state.step}` : `✗ step ${state.step}`);
-      addDone(ok ? `built ${reference}` : `build of ${reference} failed`, { finished: true });
       instance?.unmount();
+      if (state.step !== undefined) stream.write(`${ok ? '✓' : '✗'} step ${state.step}\n`);
+      stream.write(ok ? `built ${reference}\n` : `build of ${reference} failed\n`);
     },
   };
 }

@@ -20,7 +20,8 @@ export interface ProgressOptions {
 
 export async function createBuildProgress(options: ProgressOptions): Promise<BuildProgress> {
   if (options.quiet) return quietProgress();
-  if (options.stream.isTTY) {
+  // A terminal of unknown width (some pseudo-terminals report 0 columns) gets plain lines.
+  if (options.stream.isTTY && (options.stream.columns ?? 0) > 0) {
     const { createLiveBuildProgress } = await import('./build-progress-live.js');
     return createLiveBuildProgress(options.stream);
   }
