@@ -2,10 +2,18 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
+import { jobName } from '../core/naming.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
+import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
-import { runJob } from '../services/run-job.js';
+import {
+  adoptJob,
+  prepareJob,
+  runJob,
+  superviseJob,
+  type JobRequestOptions,
+} from '../services/run-job.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
 
@@ -16,6 +24,7 @@ export default class Run extends BaseCommand {
   static override examples = [
     '<%= config.bin %> run --script="train.sh --lr 3e-4"',
     '<%= config.bin %> run --script=eval.sh --gpu 2 --cpu 8 --mem 32',
+    '<%= config.bin %> run --script=train.sh --detach',
     '<%= config.bin %> run --script=prep.sh --gpu 0 --no-wait',
   ];
 
@@ -33,10 +42,18 @@ export default class Run extends BaseCommand {
     outfile_name: Flags.string({
       description: 'also write the output to .rp/logs/NAME_YYYYmmdd_HHMMSS.log',
     }),
+    detach: Flags.boolean({
+      char: 'd',
+      description:
+        'queue and run the job in the background (it survives the terminal closing); output goes to a log file, follow it with "rp logs ID -f"',
+      default: false,
+    }),
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
     }),
+    // The background supervisor of `--detach` takes over the queued job with this id.
+    adopt: Flags.string({ hidden: true }),
   };
 
   async run(): Promise<void> {
@@ -44,28 +61,71 @@ export default class Run extends BaseCommand {
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
+    const request: JobRequestOptions = {
+      cwd: process.cwd(),
+      user: currentUser(),
+      kind: 'run',
+      script: flags.script,
+      cpu: flags.cpu,
+      gpus: flags.gpu,
+      memoryGb: flags.mem,
+      shm: flags.shm,
+      session,
+      build: await createBuildProgress({
+        stream: process.stderr,
+        quiet: flags.adopt !== undefined,
+      }),
+    };
+
+    if (flags.detach) {
+      const result = await detachJob(request, {
+        outfileName: flags.outfile_name,
+        noWait: flags['no-wait'],
+        supervisorCommand: {
+          program: process.execPath,
+          args: [
+            process.argv[1] as string,
+            'run',
+            ...this.argvWithout('--detach', '-d', '--no-wait'),
+          ],
+        },
+      });
+      const name = jobName(result.job.id);
+      process.stderr.write(`waiting to be scheduled as ${name}\n`);
+      this.log(`${name} runs in the background; its output goes to ${result.logFile}`);
+      this.log(
+        `follow it with: rp logs ${result.job.id} -f    stop it with: rp kill ${result.job.id}`,
+      );
+      return;
+    }
+
     const signals = stopSignals();
     try {
-      const exitCode = await runJob({
-        cwd: process.cwd(),
-        user: currentUser(),
-        script: flags.script,
-        cpu: flags.cpu,
-        gpus: flags.gpu,
-        memoryGb: flags.mem,
-        shm: flags.shm,
+      const run = {
         noWait: flags['no-wait'],
-        outfileName: flags.outfile_name,
-        session,
-        build: await createBuildProgress({ stream: process.stderr }),
         reporter: createJobProgress(process.stderr),
         stdout: process.stdout,
         stderr: process.stderr,
         signal: signals.signal,
-      });
+      };
+      let exitCode: number;
+      if (flags.adopt !== undefined) {
+        const prepared = await prepareJob(request);
+        const job = await adoptJob(session, flags.adopt);
+        exitCode = await superviseJob({ ...run, session, prepared, job });
+      } else {
+        exitCode = await runJob(request, { ...run, outfileName: flags.outfile_name });
+      }
       this.setExitCode(exitCode);
     } finally {
       signals.dispose();
     }
+  }
+
+  /** This command's arguments less the given flags, to start the background supervisor with. */
+  private argvWithout(...names: string[]): string[] {
+    return this.argv.filter(
+      (arg) => !names.includes(arg) && !names.some((name) => arg.startsWith(`${name}=`)),
+    );
   }
 }

@@ -57,6 +57,8 @@ export const jobEntrySchema = z.object({
   startedAt: isoTimestamp.optional(),
   supervisor: processRefSchema,
   container: z.object({ id: z.string().min(1), name: z.string() }).optional(),
+  logFile: z.string().optional(),
+  killedBy: z.object({ user: z.string(), uid: z.number().int(), at: isoTimestamp }).optional(),
 });
 
 export const ledgerStateSchema = z
@@ -102,6 +104,7 @@ export const historyRecordSchema = z.object({
   endedAt: isoTimestamp,
   exitCode: z.number().int().optional(),
   ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped']),
+  logFile: z.string().optional(),
 });
 
 /** What reading a ledger file's text can give. */

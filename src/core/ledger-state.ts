@@ -53,6 +53,10 @@ export interface JobEntry {
   /** The rp process that waits for, then supervises, the job. */
   supervisor: ProcessRef;
   container?: { id: string; name: string };
+  /** Where the job's output is written (detached jobs, --outfile_name), for `rp logs`. */
+  logFile?: string;
+  /** Set by `rp kill` before it stops a running job, so the history says 'killed'. */
+  killedBy?: { user: string; uid: number; at: string };
 }
 
 export interface LedgerState {
@@ -84,6 +88,7 @@ export interface HistoryRecord {
   endedAt: string;
   exitCode?: number;
   ending: JobEnding;
+  logFile?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +147,7 @@ export function toHistoryRecord(job: JobEntry, outcome: JobOutcome): HistoryReco
   if (job.grant) record.grant = { ...job.grant };
   if (job.startedAt !== undefined) record.startedAt = job.startedAt;
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
+  if (job.logFile !== undefined) record.logFile = job.logFile;
   return record;
 }
 

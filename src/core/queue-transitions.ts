@@ -120,7 +120,9 @@ export function finish(
   policy: HostPolicy,
   now: Date,
 ): Transition<boolean> {
-  const removed = removeJob(state, id, outcome);
+  // A job stopped by `rp kill` ended because of it, whatever its exit code.
+  const killed = state.jobs.find((job) => job.id === id)?.killedBy !== undefined;
+  const removed = removeJob(state, id, killed ? { ...outcome, ending: 'killed' } : outcome);
   if (!removed.record) return { state, result: false };
   const scheduled = schedule(removed.state, policy, now);
   return {

@@ -3,6 +3,8 @@
  * "program not installed" are handled the same way everywhere.
  */
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 export interface ExecResult {
   exitCode: number;
@@ -48,4 +50,39 @@ export async function runProgram(
     stdout: result.stdout,
     stderr: result.stderr,
   };
+}
+
+export interface DetachedProcess {
+  pid: number;
+  /** Resolves with the exit code if the process ends while we are still here to see it. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `program` in a session of its own (setsid), so it survives the terminal closing and the
+ * ssh connection dropping, with stdout and stderr appended to `outputFile`. We do not wait for it.
+ */
+export function spawnDetached(
+  program: string,
+  args: readonly string[],
+  options: { cwd: string; outputFile: string; env?: NodeJS.ProcessEnv },
+): DetachedProcess {
+  const fd = openSync(options.outputFile, 'a');
+  try {
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.on('error', () => resolve(null));
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${program}`);
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(fd);
+  }
 }

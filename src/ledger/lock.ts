@@ -93,7 +93,7 @@ export interface FileLockOptions {
  * one process are queued in memory first, so they do not spin against each other on the lock
  * directory (proper-lockfile also keeps one in-memory record per locked path).
  */
-export function withFileLock<T>(
+export async function withFileLock<T>(
   options: FileLockOptions,
   fn: (lock: HeldLock) => Promise<T>,
 ): Promise<T> {

@@ -102,6 +102,9 @@ type Loaded =
 
 type Unreadable = Exclude<Loaded, { kind: 'ok' }>;
 
+/** One locked attempt at a transaction: done, or the ledger must be rebuilt first. */
+type Attempt<T> = { kind: 'done'; result: T } | { kind: 'unreadable'; loaded: Unreadable };
+
 export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStore> {
   const paths = ledgerPaths(options.rpHome);
   const settings: LockSettings = { ...DEFAULT_LOCK_SETTINGS, ...options.lock };
@@ -204,9 +207,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
     throw keepsBreaking();
   }
 
-  async function transactOnce<T>(
-    decide: Decide<T>,
-  ): Promise<{ kind: 'done'; result: T } | { kind: 'unreadable'; loaded: Unreadable }> {
+  async function transactOnce<T>(decide: Decide<T>): Promise<Attempt<T>> {
     return withFileLock(lockOptions, async (lock) => {
       const loaded = await load();
       if (loaded.kind !== 'ok') return { kind: 'unreadable', loaded };
@@ -236,7 +237,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
     let lockLost = 0;
     let rebuilds = 0;
     for (;;) {
-      let outcome: Awaited<ReturnType<typeof transactOnce<T>>>;
+      let outcome: Attempt<T>;
       try {
         outcome = await transactOnce(decide);
       } catch (error) {

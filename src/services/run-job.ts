@@ -6,12 +6,12 @@
 import createDebug from 'debug';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { access, constants, mkdir, open, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
 import { homeDirectory, type ImageUser } from '../core/dockerfile.js';
 import { ConfigError, NoCapacityError, RpError, UsageError } from '../core/errors.js';
-import type { Grant, JobEntry, JobEnding, ResourceRequest } from '../core/ledger-state.js';
+import type { Grant, JobEntry, JobEnding, JobKind, ResourceRequest } from '../core/ledger-state.js';
 import { gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
 import { enqueue, finish, markRunning, schedule } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
@@ -20,7 +20,7 @@ import type { Mount } from '../docker/job-container.js';
 import type { HostUser } from '../host/identity.js';
 import { systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
-import { buildProjectImage, type BuildReporter } from './build-image.js';
+import { buildProjectImage, type BuildReporter, type BuildResult } from './build-image.js';
 import type { HostSession } from './host-session.js';
 import { loadProject, type Project } from './project.js';
 
@@ -31,24 +31,32 @@ export const STOP_GRACE_SECONDS = 10;
 /** How often a waiting job looks for dead entries even when nothing changes. */
 const REAP_INTERVAL_MS = 5_000;
 
-export interface RunJobOptions {
+/** What the job asks for, from flags falling back to .rp/info.json. */
+export interface JobRequestOptions {
   cwd: string;
   user: HostUser;
-  script: string;
+  kind: JobKind;
+  /** `rp run`: the script and its arguments. */
+  script?: string;
   cpu?: number;
   gpus?: number;
   memoryGb?: number;
   shm?: string;
-  noWait: boolean;
-  outfileName?: string;
   session: HostSession;
   build: BuildReporter;
-  reporter: JobReporter;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  /** Aborted with the signal's name ('SIGINT', 'SIGTERM', 'SIGHUP') to stop the job. */
-  signal: AbortSignal;
-  now?: () => Date;
+}
+
+/** A validated job with its image built, ready to be queued. */
+export interface PreparedJob {
+  project: Project;
+  kind: JobKind;
+  /** What listings show: the script line, or "bash" for `rp enter`. */
+  commandLine: string;
+  /** The argument vector run in the container. */
+  command: string[];
+  request: ResourceRequest;
+  shmBytes: number;
+  image: BuildResult;
 }
 
 /** What the job shows while it waits and starts; src/ui implements it. */
@@ -60,6 +68,29 @@ export interface JobReporter {
   finished(): void;
 }
 
+/** An interactive terminal for `rp enter`: raw input in, one output stream out. */
+export interface JobTerminal {
+  stdin: NodeJS.ReadableStream;
+  size(): { rows: number; columns: number };
+  /** Calls `listener` when the window size changes; returns the unsubscribe function. */
+  onResize(listener: () => void): () => void;
+}
+
+export interface SuperviseOptions {
+  session: HostSession;
+  prepared: PreparedJob;
+  job: JobEntry;
+  noWait: boolean;
+  reporter: JobReporter;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Also write the output to this file (foreground jobs with --outfile_name). */
+  teeTo?: string;
+  terminal?: JobTerminal;
+  /** Aborted with the signal's name ('SIGINT', 'SIGTERM', 'SIGHUP') to stop the job. */
+  signal: AbortSignal;
+}
+
 /** The job left the ledger without running to its end: killed, cancelled, refused. */
 export class JobEndedError extends RpError {}
 
@@ -69,43 +100,100 @@ export function exitCodeForSignal(signal: unknown): number {
   return 128 + (SIGNAL_NUMBERS[String(signal)] ?? 15);
 }
 
-export async function runJob(options: RunJobOptions): Promise<number> {
-  const { session, signal } = options;
-  const now = options.now ?? (() => session.clock.now());
+/**
+ * Everything that can be checked before the job is queued, then the (cached) image build. Any
+ * problem is an error here, so nothing is ever left in the queue by a bad request.
+ */
+export async function prepareJob(options: JobRequestOptions): Promise<PreparedJob> {
   const project = await loadProject(options.cwd);
-  const argv = splitCommandLine(options.script);
-  const command = await scriptCommand(project, options.cwd, argv);
+  let command: string[];
+  let commandLine: string;
+  if (options.kind === 'run') {
+    commandLine = options.script ?? '';
+    command = await scriptCommand(project, options.cwd, splitCommandLine(commandLine));
+  } else {
+    commandLine = 'bash';
+    command = ['bash'];
+  }
   await checkMountPaths(project.paths);
   const request = resourceRequest(project, options);
   const shmBytes = shmSize(project, options.shm);
-
   const image = await buildProjectImage({
     project,
     user: options.user,
-    engine: session.engine,
+    engine: options.session.engine,
     reporter: options.build,
   });
-  throwIfAborted(signal);
+  return { project, kind: options.kind, commandLine, command, request, shmBytes, image };
+}
 
+/** Puts the job in the host's queue (the scheduler may grant it at once). */
+export async function submitJob(
+  session: HostSession,
+  prepared: PreparedJob,
+  user: HostUser,
+  logFile?: string,
+): Promise<JobEntry> {
   const supervisor = await currentProcessRef();
-  const job = await session.store.transact((state) =>
+  const now = session.clock.now();
+  return session.store.transact((state) =>
     enqueue(
       state,
       {
-        user: options.user.name,
-        uid: options.user.uid,
-        project: { path: project.root, name: project.info.name },
-        kind: 'run',
-        command: options.script,
-        request,
-        submittedAt: now().toISOString(),
+        user: user.name,
+        uid: user.uid,
+        project: { path: prepared.project.root, name: prepared.project.info.name },
+        kind: prepared.kind,
+        command: prepared.commandLine,
+        request: prepared.request,
+        submittedAt: now.toISOString(),
         supervisor,
+        ...(logFile === undefined ? {} : { logFile }),
       },
       session.policy,
-      now(),
+      now,
       systemRandomInt,
     ),
   );
+}
+
+/** Makes this process the supervisor of a queued job (the detached half of `rp run --detach`). */
+export async function adoptJob(session: HostSession, jobId: string): Promise<JobEntry> {
+  const supervisor = await currentProcessRef();
+  const job = await session.store.transact((state) => {
+    const current = state.jobs.find((entry) => entry.id === jobId);
+    if (!current) return { state, result: undefined };
+    const adopted: JobEntry = { ...current, supervisor };
+    return {
+      state: { ...state, jobs: state.jobs.map((entry) => (entry.id === jobId ? adopted : entry)) },
+      result: adopted,
+    };
+  });
+  if (!job) throw killedWhileQueued(jobId);
+  return job;
+}
+
+/** `rp run` in the foreground: prepare, queue, supervise. */
+export async function runJob(
+  request: JobRequestOptions,
+  run: Omit<SuperviseOptions, 'session' | 'prepared' | 'job' | 'teeTo'> & { outfileName?: string },
+): Promise<number> {
+  const prepared = await prepareJob(request);
+  throwIfAborted(run.signal);
+  const teeTo = logFilePath(prepared.project, run.outfileName, request.session.clock.now());
+  const job = await submitJob(request.session, prepared, request.user, teeTo);
+  return superviseJob({ ...run, session: request.session, prepared, job, teeTo });
+}
+
+/**
+ * Waits for the grant, runs the container with exactly the granted resources, streams its output
+ * and returns its exit code. Whatever happens, the container is removed and the job leaves the
+ * ledger with a history line.
+ */
+export async function superviseJob(options: SuperviseOptions): Promise<number> {
+  const { session, signal, prepared, job } = options;
+  const now = (): Date => session.clock.now();
+  const { project, image } = prepared;
   options.reporter.queued(job);
 
   let ending: JobEnding = 'failed';
@@ -113,18 +201,18 @@ export async function runJob(options: RunJobOptions): Promise<number> {
   let containerId: string | undefined;
   try {
     const grant = await waitForGrant(options, job.id, now);
-    const mounts = jobMounts(project, image.user);
     const container = await session.engine.createJobContainer({
       job,
       grant,
       image: image.reference,
-      command,
+      command: prepared.command,
       user: { uid: image.user.uid, gid: image.user.gid },
       workingDir: projectMountPoint(project, image.user),
-      mounts,
-      shmBytes,
-      interactive: false,
-      env: { RP_JOB_ID: job.id },
+      mounts: jobMounts(project, image.user),
+      shmBytes: prepared.shmBytes,
+      interactive: options.terminal !== undefined,
+      // HOME matches where the project and paths.json entries are mounted, for root too.
+      env: { RP_JOB_ID: job.id, HOME: homeDirectory(image.user) },
     });
     containerId = container.id;
     const running = await session.store.transact((state) =>
@@ -133,22 +221,30 @@ export async function runJob(options: RunJobOptions): Promise<number> {
     if (!running) throw killedWhileQueued(job.id);
     options.reporter.started(running);
 
-    const output = await openOutput(project, options);
+    const output = await openOutput(options);
+    const { terminal } = options;
     const attached = await session.engine.attach(container.id, {
       stdout: output.stdout,
       stderr: output.stderr,
+      ...(terminal ? { tty: { stdin: terminal.stdin } } : {}),
     });
     const stopOnSignal = (): void => {
       debug('stopping %s on %s', container.name, String(signal.reason));
       void session.engine.stop(container.id, STOP_GRACE_SECONDS).catch(() => undefined);
     };
     signal.addEventListener('abort', stopOnSignal, { once: true });
+    const resize = (): void => {
+      if (terminal) void session.engine.resize(container.id, terminal.size());
+    };
+    const stopResizing = terminal?.onResize(resize);
     try {
       await session.engine.start(container.id);
+      resize();
       exitCode = await session.engine.wait(container.id);
       await attached.ended;
     } finally {
       signal.removeEventListener('abort', stopOnSignal);
+      stopResizing?.();
       await output.close();
     }
     if (signal.aborted) {
@@ -162,10 +258,11 @@ export async function runJob(options: RunJobOptions): Promise<number> {
     throw error;
   } finally {
     options.reporter.finished();
-    if (containerId)
+    if (containerId) {
       await session.engine
         .remove(containerId)
         .catch((error: unknown) => debug('remove failed: %o', error));
+    }
     const outcome = {
       ending,
       endedAt: now().toISOString(),
@@ -176,7 +273,11 @@ export async function runJob(options: RunJobOptions): Promise<number> {
 }
 
 /** Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait. */
-async function waitForGrant(options: RunJobOptions, id: string, now: () => Date): Promise<Grant> {
+async function waitForGrant(
+  options: SuperviseOptions,
+  id: string,
+  now: () => Date,
+): Promise<Grant> {
   const { session, signal } = options;
   let lastReap = 0;
   let lastStatus = '';
@@ -281,7 +382,7 @@ async function checkMountPaths(paths: readonly string[]): Promise<void> {
   }
 }
 
-function resourceRequest(project: Project, options: RunJobOptions): ResourceRequest {
+function resourceRequest(project: Project, options: JobRequestOptions): ResourceRequest {
   return {
     gpus: options.gpus ?? project.info.gpus,
     cpus: options.cpu ?? project.info.cpu,
@@ -312,22 +413,36 @@ function jobMounts(project: Project, user: ImageUser): Mount[] {
   ];
 }
 
-/** Where the container's output goes: our stdout/stderr, and a log file when asked for. */
-async function openOutput(
+/**
+ * The log file of a job: `.rp/logs/NAME_YYYYmmdd_HHMMSS.log`, named by --outfile_name, or by the
+ * project when info.json says stdout_to_file; undefined when neither asks for one.
+ */
+export function logFilePath(
   project: Project,
-  options: RunJobOptions,
-): Promise<{
+  outfileName: string | undefined,
+  at: Date,
+): string | undefined {
+  const name = outfileName ?? (project.info.stdout_to_file ? project.info.name : undefined);
+  if (name === undefined) return undefined;
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new UsageError(
+      `--outfile_name "${name}" may hold only letters, digits, ".", "_" and "-"`,
+    );
+  }
+  return join(project.root, PROJECT_FILES.logs, `${name}_${timestamp(at)}.log`);
+}
+
+/** Where the container's output goes: our stdout/stderr, and the log file when asked for. */
+async function openOutput(options: SuperviseOptions): Promise<{
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   close: () => Promise<void>;
 }> {
-  const name = options.outfileName ?? (project.info.stdout_to_file ? project.info.name : undefined);
-  if (name === undefined) {
+  const path = options.teeTo;
+  if (path === undefined) {
     return { stdout: options.stdout, stderr: options.stderr, close: async () => undefined };
   }
-  const dir = join(project.root, PROJECT_FILES.logs);
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `${name}_${timestamp(options.session.clock.now())}.log`);
+  await mkdir(dirname(path), { recursive: true });
   const file = createWriteStream(path, { flags: 'a' });
   options.reporter.logFile(path);
   return {

@@ -125,6 +125,49 @@ describe.skipIf(skipWithoutDocker)('rp run (real Docker engine)', () => {
     }
   });
 
+  it('mounts each paths.json entry at ~/<basename> and refuses one that does not exist', async () => {
+    const data = await makeTempDir('rp-data-');
+    try {
+      await writeFile(join(data.dir, 'sample.txt'), 'from the host');
+      await writeFile(join(dir, '.rp/paths.json'), JSON.stringify([`${data.dir}/`]));
+      await script('mounts.sh', `cat ~/${data.dir.split('/').at(-1)}/sample.txt`);
+      const result = await run(['--script=mounts.sh']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toBe('from the host');
+
+      await writeFile(join(dir, '.rp/paths.json'), JSON.stringify(['/no/such/folder']));
+      const missing = await run(['--script=mounts.sh']);
+      expect(missing.exitCode).toBe(3);
+      expect(missing.stderr).toContain('/no/such/folder does not exist');
+      expect((await ledger()).jobs).toEqual([]);
+    } finally {
+      await writeFile(join(dir, '.rp/paths.json'), '[]');
+      await data.cleanup();
+    }
+  });
+
+  it('hands a GPU job exactly its GPUs and, without the NVIDIA runtime, fails with 125 leaving nothing behind', async () => {
+    const gpuHome = join(dir, '.gpu-host');
+    const gpuEnv = { RP_HOME: gpuHome };
+    expect((await rp(['host', 'init'], { cwd: dir, env: gpuEnv })).exitCode).toBe(0);
+    const config = JSON.parse(await readFile(join(gpuHome, 'config.json'), 'utf8')) as {
+      capacity: Record<string, unknown>;
+    };
+    config.capacity.gpus = [{ index: 0 }, { index: 1 }, { index: 2 }];
+    await writeFile(join(gpuHome, 'config.json'), JSON.stringify(config));
+    await script('gpu.sh', 'nvidia-smi');
+    const result = await rp(['run', '--script=gpu.sh', '--gpu', '2'], { cwd: dir, env: gpuEnv });
+    expect(result.exitCode).toBe(125);
+    expect(result.stderr).toMatch(/GPU 0,1/);
+    expect(result.stderr).toContain('NVIDIA');
+    expect(await jobContainers()).toEqual([]);
+    const history = (await readFile(join(gpuHome, 'history.jsonl'), 'utf8')).trim().split('\n');
+    expect(JSON.parse(history.at(-1) as string)).toMatchObject({
+      grant: { gpus: [0, 1] },
+      ending: 'failed',
+    });
+  });
+
   it('refuses at once a request larger than the machine, leaving nothing queued', async () => {
     const result = await run(['--script=hello.sh', '--cpu', '64']);
     expect(result.exitCode).toBe(3);

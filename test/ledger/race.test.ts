@@ -12,7 +12,9 @@ import { killHard, spawnWorker, type SpawnedWorker } from './fixtures/spawn-work
 /**
  * Many real rp-like processes share one ledger through the real lock on a real directory, while
  * some waiting processes and one lock holder are killed with SIGKILL. The lock settings are the
- * production defaults, so this also shows a dead holder's lock being taken over within seconds.
+ * production defaults, so this also shows a dead holder's lock being taken over within seconds —
+ * by exactly one of the many processes waiting for it (this test caught proper-lockfile's own
+ * takeover letting two in at once; see src/ledger/lock.ts).
  */
 const CYCLERS = 50;
 const WAITERS = 6;

@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { stopSignals } from '../cli/signals.js';
+import { UsageError } from '../core/errors.js';
+import { connectDocker } from '../docker/engine.js';
+import { openHostSession } from '../services/host-session.js';
+import { printJobLogs } from '../services/job-logs.js';
+
+export default class Logs extends BaseCommand {
+  static override description =
+    'Print the output of a job started with --detach or --outfile_name: queued, running or finished. With -f, follow it until the job ends.';
+
+  static override examples = ['<%= config.bin %> logs 1234', '<%= config.bin %> logs 1234 -f'];
+
+  static override args = {
+    id: Args.string({ description: 'the job id, e.g. 1234 (or rp1234)', required: true }),
+  };
+
+  static override flags = {
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'keep printing new output until the job ends',
+      default: false,
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Logs);
+    const jobId = args.id.replace(/^rp/, '');
+    if (!/^\d{4}$/.test(jobId)) {
+      throw new UsageError(`"${args.id}" is not a job id`, {
+        hint: 'job ids have four digits, e.g. 1234',
+      });
+    }
+    const session = await openHostSession(await connectDocker());
+    const signals = stopSignals();
+    try {
+      await printJobLogs(session, {
+        jobId,
+        follow: flags.follow,
+        output: process.stdout,
+        signal: signals.signal,
+      });
+    } finally {
+      signals.dispose();
+    }
+  }
+}

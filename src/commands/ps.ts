@@ -1,0 +1,34 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { connectDocker } from '../docker/engine.js';
+import { openHostSession } from '../services/host-session.js';
+import { hostStatus } from '../services/job-status.js';
+import { renderHostStatus } from '../ui/tables.js';
+
+export class Ps extends BaseCommand {
+  static override description =
+    "Show what this host lends and what is in use, every running job with its GPUs, cores and memory, then the queue in the order it will be served. Dead jobs' entries are removed first.";
+
+  static override aliases = ['status'];
+
+  static override examples = ['<%= config.bin %> ps', '<%= config.bin %> ps --json'];
+
+  static override flags = {
+    json: Flags.boolean({
+      description: 'print {capacity, used, running, queue} as JSON (MiB, ISO times, id arrays)',
+      default: false,
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Ps);
+    // No ping: a listing should show even when Docker does not answer (reaping then waits).
+    const session = await openHostSession(await connectDocker());
+    const status = await hostStatus(session, session.clock.now());
+    if (flags.json) {
+      this.log(JSON.stringify(status, null, 2));
+      return;
+    }
+    for (const line of renderHostStatus(status)) this.log(line);
+  }
+}

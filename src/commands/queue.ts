@@ -1,0 +1,32 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { connectDocker } from '../docker/engine.js';
+import { openHostSession } from '../services/host-session.js';
+import { queueStatus } from '../services/job-status.js';
+import { renderQueue } from '../ui/tables.js';
+
+export class Queue extends BaseCommand {
+  static override description =
+    "Show the host's queue in the order the scheduler serves it: who waits, what each job asks for, what it waits for and since when. Dead jobs' entries are removed first.";
+
+  static override examples = ['<%= config.bin %> queue', '<%= config.bin %> queue --json'];
+
+  static override flags = {
+    json: Flags.boolean({
+      description: 'print {queue} as JSON (MiB, ISO times)',
+      default: false,
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Queue);
+    // No ping: a listing should show even when Docker does not answer (reaping then waits).
+    const session = await openHostSession(await connectDocker());
+    const view = await queueStatus(session, session.clock.now());
+    if (flags.json) {
+      this.log(JSON.stringify(view, null, 2));
+      return;
+    }
+    for (const line of renderQueue(view.queue)) this.log(line);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * `rp logs ID [-f]`: prints the log file of a job, queued, running or finished, and with -f keeps
+ * printing what it writes until the job has ended.
+ */
+import { open } from 'node:fs/promises';
+import { ConfigError } from '../core/errors.js';
+import { readHistory } from '../ledger/history.js';
+import type { HostSession } from './host-session.js';
+
+/** How often a followed log is read again when the ledger does not change. */
+const FOLLOW_POLL_MS = 300;
+
+export interface LogsOptions {
+  jobId: string;
+  follow: boolean;
+  output: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+export async function printJobLogs(session: HostSession, options: LogsOptions): Promise<void> {
+  const logFile = await findLogFile(session, options.jobId);
+  let offset = await copyNewBytes(logFile, 0, options.output);
+  if (!options.follow) return;
+  for (;;) {
+    const since = await session.store.changeToken();
+    const live = (await session.store.read()).jobs.some((job) => job.id === options.jobId);
+    offset = await copyNewBytes(logFile, offset, options.output);
+    if (!live || options.signal?.aborted) return;
+    await session.store.waitForChange({ since, timeoutMs: FOLLOW_POLL_MS, signal: options.signal });
+  }
+}
+
+async function findLogFile(session: HostSession, jobId: string): Promise<string> {
+  const live = (await session.store.read()).jobs.find((job) => job.id === jobId);
+  const ended = live
+    ? undefined
+    : (await readHistory(session.store.paths.history)).records.filter((r) => r.id === jobId).at(-1);
+  const record = live ?? ended;
+  if (!record) {
+    throw new ConfigError(`there is no job ${jobId} on this host, running or finished`, {
+      hint: '"rp ps" lists the running and queued jobs',
+    });
+  }
+  if (!record.logFile) {
+    throw new ConfigError(
+      `job ${jobId} keeps no log file: its output went to the terminal that started it`,
+      {
+        hint: 'jobs started with --detach or --outfile_name keep their output in .rp/logs/',
+      },
+    );
+  }
+  return record.logFile;
+}
+
+/** Writes what the file holds past `offset`; returns the new offset. A missing file is empty. */
+async function copyNewBytes(
+  path: string,
+  offset: number,
+  output: NodeJS.WritableStream,
+): Promise<number> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return offset;
+    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    let position = offset;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return position;
+      output.write(Buffer.from(buffer.subarray(0, bytesRead)));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}

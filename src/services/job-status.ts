@@ -1,0 +1,231 @@
+/**
+ * `rp ps` and `rp queue`: what the host lends, what is in use, which jobs run and which wait, as
+ * plain view data. The builders are pure (the ledger, the policy and `now` are passed in, so unit
+ * tests use a fixed clock); the one async entry point reaps dead entries first, then reads.
+ *
+ * Every field is machine-friendly (ids as arrays, memory in MiB, ISO times, durations in ms): the
+ * same data is printed as JSON by `--json` and turned into tables for people by src/ui/tables.ts.
+ */
+import createDebug from 'debug';
+import type { HostCapacity } from '../core/host-config.js';
+import type { JobEntry, JobKind, JobState, LedgerState } from '../core/ledger-state.js';
+import { jobName } from '../core/naming.js';
+import type { HostPolicy } from '../core/queue-transitions.js';
+import { describeQueue, type QueueStatus } from '../core/scheduler.js';
+import type { LedgerStore } from '../ledger/store.js';
+import type { HostSession } from './host-session.js';
+
+const debug = createDebug('rp:status');
+
+/** Resources as ids and an amount: the machine's, or the part of it jobs hold. */
+export interface ResourceView {
+  /** GPU indices, sorted. */
+  gpus: number[];
+  /** Core ids, sorted. */
+  cpus: number[];
+  memoryMb: number;
+}
+
+/** A job that holds resources: running, or granted and about to start its container. */
+export interface RunningJobView {
+  /** As users type it: "1234". */
+  id: string;
+  /** The container's and the listings' name: "rp1234". */
+  name: string;
+  user: string;
+  project: string;
+  projectPath: string;
+  kind: JobKind;
+  command: string;
+  state: Exclude<JobState, 'queued'>;
+  gpus: number[];
+  cpus: number[];
+  memoryMb: number;
+  submittedAt: string;
+  grantedAt: string | null;
+  startedAt: string | null;
+  /** Since it started (or, while it is only granted, since the grant); never negative. */
+  runningMs: number;
+}
+
+/** A queued job, in the order the scheduler serves them. */
+export interface QueuedJobView {
+  /** 1 is served first. */
+  position: number;
+  id: string;
+  name: string;
+  user: string;
+  project: string;
+  projectPath: string;
+  kind: JobKind;
+  command: string;
+  request: { gpus: number; cpus: number; memoryMb: number };
+  status: QueueStatus;
+  /** For people, from the scheduler: "4 CPUs (0 free)", "user limit: ...". */
+  waitingFor: string;
+  submittedAt: string;
+  /** Since it was submitted; never negative. */
+  waitingMs: number;
+}
+
+/** `rp ps`. */
+export interface HostStatus {
+  capacity: ResourceView;
+  used: ResourceView;
+  running: RunningJobView[];
+  queue: QueuedJobView[];
+}
+
+/** `rp queue`. */
+export interface QueueView {
+  queue: QueuedJobView[];
+}
+
+/** What the status services need of a host session (a HostSession fits). */
+export interface StatusSession {
+  store: Pick<LedgerStore, 'read'>;
+  policy: HostPolicy;
+  reap: HostSession['reap'];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure builders
+
+/** Everything `rp ps` shows, from one ledger snapshot. */
+export function buildHostStatus(state: LedgerState, policy: HostPolicy, now: Date): HostStatus {
+  const holders = state.jobs.filter(holdsResources).sort(byStart);
+  return {
+    capacity: capacityView(policy.capacity),
+    used: usedView(holders),
+    running: holders.map((job) => runningView(job, now)),
+    queue: buildQueue(state, policy, now),
+  };
+}
+
+/** The queued jobs in the scheduler's order, with what each waits for. */
+export function buildQueue(state: LedgerState, policy: HostPolicy, now: Date): QueuedJobView[] {
+  const byId = new Map(state.jobs.map((job) => [job.id, job]));
+  const views: QueuedJobView[] = [];
+  for (const entry of describeQueue(state, policy.capacity, policy.limits, now)) {
+    const job = byId.get(entry.jobId);
+    // describeQueue only describes jobs of this state, so every entry has its job.
+    if (job === undefined) continue;
+    views.push({
+      position: entry.position,
+      ...identity(job),
+      request: { ...job.request },
+      status: entry.status,
+      waitingFor: entry.waitingFor,
+      submittedAt: job.submittedAt,
+      waitingMs: elapsedMs(job.submittedAt, now),
+    });
+  }
+  return views;
+}
+
+/** Jobs that hold a grant: what is in use. A queued job holds nothing, whatever it asks for. */
+function holdsResources(job: JobEntry): job is JobEntry & { state: 'granted' | 'running' } {
+  return job.state !== 'queued';
+}
+
+function runningView(job: JobEntry & { state: 'granted' | 'running' }, now: Date): RunningJobView {
+  const grant = job.grant ?? { gpus: [], cpus: [], memoryMb: 0 };
+  return {
+    ...identity(job),
+    state: job.state,
+    gpus: sortedIds(grant.gpus),
+    cpus: sortedIds(grant.cpus),
+    memoryMb: grant.memoryMb,
+    submittedAt: job.submittedAt,
+    grantedAt: job.grantedAt ?? null,
+    startedAt: job.startedAt ?? null,
+    runningMs: elapsedMs(runningSince(job), now),
+  };
+}
+
+function identity(job: JobEntry) {
+  return {
+    id: job.id,
+    name: jobName(job.id),
+    user: job.user,
+    project: job.project.name,
+    projectPath: job.project.path,
+    kind: job.kind,
+    command: job.command,
+  };
+}
+
+function runningSince(job: JobEntry): string {
+  return job.startedAt ?? job.grantedAt ?? job.submittedAt;
+}
+
+/** Longest-running first; ties (and unreadable times) by submission order. */
+function byStart(a: JobEntry, b: JobEntry): number {
+  const diff = Date.parse(runningSince(a)) - Date.parse(runningSince(b));
+  return Number.isNaN(diff) || diff === 0 ? a.seq - b.seq : diff;
+}
+
+function capacityView(capacity: HostCapacity): ResourceView {
+  return {
+    gpus: sortedIds(capacity.gpus.map((gpu) => gpu.index)),
+    cpus: sortedIds(capacity.cpus),
+    memoryMb: capacity.memoryMb,
+  };
+}
+
+function usedView(holders: readonly JobEntry[]): ResourceView {
+  const gpus = new Set<number>();
+  const cpus = new Set<number>();
+  let memoryMb = 0;
+  for (const job of holders) {
+    job.grant?.gpus.forEach((id) => gpus.add(id));
+    job.grant?.cpus.forEach((id) => cpus.add(id));
+    memoryMb += job.grant?.memoryMb ?? 0;
+  }
+  return { gpus: sortedIds([...gpus]), cpus: sortedIds([...cpus]), memoryMb };
+}
+
+function sortedIds(ids: readonly number[]): number[] {
+  return [...ids].sort((a, b) => a - b);
+}
+
+/**
+ * Milliseconds from `since` to `now`. A clock that went backwards (or another host's clock, on a
+ * shared file system) gives 0 rather than a negative duration; an unreadable time gives 0 too.
+ */
+export function elapsedMs(since: string, now: Date): number {
+  const start = Date.parse(since);
+  if (Number.isNaN(start)) return 0;
+  return Math.max(0, now.getTime() - start);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+/** `rp ps`: reaps dead entries, then describes the host. */
+export async function hostStatus(session: StatusSession, now: Date): Promise<HostStatus> {
+  await reapQuietly(session);
+  return buildHostStatus(await session.store.read(), session.policy, now);
+}
+
+/** `rp queue`: reaps dead entries, then lists the queue. */
+export async function queueStatus(session: StatusSession, now: Date): Promise<QueueView> {
+  await reapQuietly(session);
+  return { queue: buildQueue(await session.store.read(), session.policy, now) };
+}
+
+/**
+ * Removes the entries of dead jobs before listing, so nobody sees a job that will never run. A
+ * listing must still show when that fails (a ledger this user may read but not lock, a Docker
+ * hiccup): the entries stay, and the next rp process that can reap them will.
+ */
+async function reapQuietly(session: StatusSession): Promise<void> {
+  try {
+    const report = await session.reap();
+    if (report.reaped.length > 0) {
+      debug('reaped %s', report.reaped.map((job) => job.id).join(', '));
+    }
+  } catch (error) {
+    debug('could not reap dead entries before listing: %s', (error as Error).message);
+  }
+}
