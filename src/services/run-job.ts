@@ -284,11 +284,16 @@ async function waitForGrant(
   for (;;) {
     throwIfAborted(signal);
     const since = await session.store.changeToken();
-    const { job, state } = await session.store.transact((current) => {
-      const scheduled = schedule(current, session.policy, now());
-      const mine = scheduled.state.jobs.find((entry) => entry.id === id);
-      return { ...scheduled, result: { job: mine, state: scheduled.state } };
-    });
+    // Most wake-ups give the scheduler nothing to do: look without the lock, and take it only
+    // when there is something to grant, so a long queue does not line up on the lock each time.
+    let state = await session.store.read();
+    if (schedule(state, session.policy, now()).state !== state) {
+      state = await session.store.transact((current) => {
+        const scheduled = schedule(current, session.policy, now());
+        return { ...scheduled, result: scheduled.state };
+      });
+    }
+    const job = state.jobs.find((entry) => entry.id === id);
     if (!job) throw killedWhileQueued(id);
     if (job.state !== 'queued' && job.grant) return job.grant;
     if (options.noWait) {

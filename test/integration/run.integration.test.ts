@@ -197,7 +197,8 @@ describe.skipIf(skipWithoutDocker)('rp run (real Docker engine)', () => {
       reject: false,
     });
     await waitForOutput(holder, /started/);
-    const result = await run(['--script=hello.sh', '--no-wait']);
+    await script('noop.sh', 'true');
+    const result = await run(['--script=noop.sh', '--no-wait']);
     expect(result.exitCode).toBe(75);
     expect((await ledger()).jobs.map((job) => job.state)).toEqual(['running']);
 
