@@ -8,7 +8,8 @@ import { NoCapacityError, RpError, ExitCode } from '../core/errors.js';
 import type { JobEntry } from '../core/ledger-state.js';
 import { finish } from '../core/queue-transitions.js';
 import { spawnDetached } from '../host/exec.js';
-import { logFilePath, prepareJob, submitJob, type JobRequestOptions } from './run-job.js';
+import { logFilePath } from './job-spec.js';
+import { prepareJob, submitJob, type JobRequestOptions } from './run-job.js';
 
 /** How long the supervisor may take to start and take the job over. */
 const ADOPTION_TIMEOUT_MS = 30_000;

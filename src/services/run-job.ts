@@ -1,27 +1,33 @@
 /**
- * `rp run` (and later `rp enter`): validate, build, queue, wait for a grant, run the container with
+ * `rp run` and `rp enter`: validate, build, queue, wait for a grant, run the container with
  * exactly the granted resources, stream its output and hand back its exit code. Whatever happens,
  * the container is removed and the job leaves the ledger.
  */
 import createDebug from 'debug';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, constants, mkdir, open, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
-import { homeDirectory, type ImageUser } from '../core/dockerfile.js';
-import { ConfigError, NoCapacityError, RpError, UsageError } from '../core/errors.js';
+import { homeDirectory } from '../core/dockerfile.js';
+import { NoCapacityError, RpError } from '../core/errors.js';
 import type { Grant, JobEntry, JobEnding, JobKind, ResourceRequest } from '../core/ledger-state.js';
-import { gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
 import { enqueue, finish, markRunning, schedule } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
-import { parseDockerSize } from '../core/sizes.js';
-import type { Mount } from '../docker/job-container.js';
 import type { HostUser } from '../host/identity.js';
 import { systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
 import { buildProjectImage, type BuildReporter, type BuildResult } from './build-image.js';
 import type { HostSession } from './host-session.js';
+import {
+  checkMountPaths,
+  jobMounts,
+  logFilePath,
+  projectMountPoint,
+  resourceRequest,
+  scriptCommand,
+  shmSize,
+} from './job-spec.js';
 import { loadProject, type Project } from './project.js';
 
 const debug = createDebug('rp:run');
@@ -331,112 +337,6 @@ function throwIfAborted(signal: AbortSignal): void {
   }
 }
 
-/**
- * The argument vector run in the container. The script is a file of the project: an executable
- * one with a #! line runs as it is, anything else runs with bash.
- */
-async function scriptCommand(project: Project, cwd: string, argv: string[]): Promise<string[]> {
-  const [script, ...args] = argv;
-  if (script === undefined) {
-    throw new UsageError('--script is empty', { hint: 'e.g. --script="train.sh --lr 3e-4"' });
-  }
-  const hostPath = resolve(cwd, script);
-  const inProject = relative(project.root, hostPath);
-  if (inProject.startsWith('..') || isAbsolute(inProject)) {
-    throw new UsageError(`--script ${script} is outside the project ${project.root}`, {
-      hint: 'scripts run inside the container, where only the project folder is mounted',
-    });
-  }
-  let stats;
-  try {
-    stats = await stat(hostPath);
-  } catch {
-    throw new UsageError(`--script ${script}: no such file in ${project.root}`, {
-      hint: 'give the path of a script in the project, relative to where you are',
-    });
-  }
-  if (!stats.isFile()) throw new UsageError(`--script ${script} is not a file`);
-  const executable = await access(hostPath, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-  const path = `./${inProject.split('\\').join('/')}`;
-  return executable && (await hasShebang(hostPath)) ? [path, ...args] : ['bash', path, ...args];
-}
-
-async function hasShebang(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(2);
-    await handle.read(buffer, 0, 2, 0);
-    return buffer.toString() === '#!';
-  } finally {
-    await handle.close();
-  }
-}
-
-async function checkMountPaths(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    try {
-      await stat(path);
-    } catch {
-      throw new ConfigError(`${PROJECT_FILES.paths}: ${path} does not exist`, {
-        hint: `create it or remove it from ${PROJECT_FILES.paths}`,
-      });
-    }
-  }
-}
-
-function resourceRequest(project: Project, options: JobRequestOptions): ResourceRequest {
-  return {
-    gpus: options.gpus ?? project.info.gpus,
-    cpus: options.cpu ?? project.info.cpu,
-    memoryMb: gbToMb(options.memoryGb ?? project.info.memory),
-  };
-}
-
-function shmSize(project: Project, override: string | undefined): number {
-  const text = override ?? project.info.docker_shm;
-  const bytes = parseDockerSize(text);
-  if (bytes === undefined)
-    throw new UsageError(`shared memory size "${text}" is not a size such as 2g or 512m`);
-  return bytes;
-}
-
-function projectMountPoint(project: Project, user: ImageUser): string {
-  return `${homeDirectory(user)}/${project.info.name}`;
-}
-
-/** The project at ~/<name> (its .cache and output with it), each paths.json entry at ~/<basename>. */
-function jobMounts(project: Project, user: ImageUser): Mount[] {
-  return [
-    { source: project.root, target: projectMountPoint(project, user) },
-    ...project.paths.map((path) => ({
-      source: path,
-      target: `${homeDirectory(user)}/${mountBaseName(path)}`,
-    })),
-  ];
-}
-
-/**
- * The log file of a job: `.rp/logs/NAME_YYYYmmdd_HHMMSS.log`, named by --outfile_name, or by the
- * project when info.json says stdout_to_file; undefined when neither asks for one.
- */
-export function logFilePath(
-  project: Project,
-  outfileName: string | undefined,
-  at: Date,
-): string | undefined {
-  const name = outfileName ?? (project.info.stdout_to_file ? project.info.name : undefined);
-  if (name === undefined) return undefined;
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
-    throw new UsageError(
-      `--outfile_name "${name}" may hold only letters, digits, ".", "_" and "-"`,
-    );
-  }
-  return join(project.root, PROJECT_FILES.logs, `${name}_${timestamp(at)}.log`);
-}
-
 /** Where the container's output goes: our stdout/stderr, and the log file when asked for. */
 async function openOutput(options: SuperviseOptions): Promise<{
   stdout: NodeJS.WritableStream;
@@ -468,12 +368,4 @@ function tee(terminal: NodeJS.WritableStream, file: WriteStream): NodeJS.Writabl
 
 function closeFile(file: WriteStream): Promise<void> {
   return new Promise((done) => file.end(done));
-}
-
-function timestamp(date: Date): string {
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}_` +
-    `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`
-  );
 }
