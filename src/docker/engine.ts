@@ -85,7 +85,26 @@ export interface ContainerState {
   workingDir: string;
 }
 
+/**
+ * The Docker engine, loaded on first use: dockerode is the heaviest import rp has, and listings
+ * such as `rp ps` usually finish without asking Docker anything.
+ */
 export async function connectDocker(): Promise<ContainerEngine> {
-  const { DockerodeEngine } = await import('./dockerode-engine.js');
-  return new DockerodeEngine();
+  let loaded: Promise<ContainerEngine> | undefined;
+  const engine = (): Promise<ContainerEngine> =>
+    (loaded ??= import('./dockerode-engine.js').then(
+      ({ DockerodeEngine }) => new DockerodeEngine(),
+    ));
+  // Every method of ContainerEngine is async, so each can wait for the load before delegating.
+  return new Proxy({} as ContainerEngine, {
+    get: (_target, method) => {
+      // Not a thenable (`await` looks for `then`), and nothing but the interface's methods.
+      if (typeof method !== 'string' || method === 'then') return undefined;
+      return async (...args: unknown[]) => {
+        const real = await engine();
+        const fn = real[method as keyof ContainerEngine] as (...params: unknown[]) => unknown;
+        return fn.apply(real, args);
+      };
+    },
+  });
 }
