@@ -259,12 +259,12 @@ export class DockerodeEngine implements ContainerEngine {
     };
   }
 
-  async listJobContainers(): Promise<JobEntry[]> {
+  async listJobContainers(rpHome: string): Promise<JobEntry[]> {
     let containers: Docker.ContainerInfo[];
     try {
       containers = await this.docker.listContainers({
         all: true,
-        filters: JSON.stringify({ label: [JOB_LABELS.job] }),
+        filters: JSON.stringify({ label: [JOB_LABELS.job, `${JOB_LABELS.home}=${rpHome}`] }),
       });
     } catch (error) {
       throw engineUnreachable(error);

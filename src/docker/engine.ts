@@ -50,8 +50,8 @@ export interface ContainerEngine {
   resize(id: string, size: { rows: number; columns: number }): Promise<void>;
   /** The container's state, or undefined when it does not exist. */
   inspectContainer(id: string): Promise<ContainerState | undefined>;
-  /** The jobs of every container rp started that still exists, read from their labels. */
-  listJobContainers(): Promise<JobEntry[]>;
+  /** The jobs of the containers of the queue at `rpHome` that still exist, from their labels. */
+  listJobContainers(rpHome: string): Promise<JobEntry[]>;
 }
 
 export interface ContainerRef {

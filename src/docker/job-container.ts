@@ -13,6 +13,8 @@ export interface Mount {
 }
 
 export interface JobContainerSpec {
+  /** The host directory whose ledger holds the job. */
+  rpHome: string;
   job: JobEntry;
   grant: Grant;
   image: string;
@@ -36,7 +38,7 @@ export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions 
     Cmd: spec.command,
     User: `${spec.user.uid}:${spec.user.gid}`,
     WorkingDir: spec.workingDir,
-    Labels: jobLabels(spec.job, grant),
+    Labels: jobLabels(spec.job, grant, spec.rpHome),
     Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
     Tty: spec.interactive,
     OpenStdin: spec.interactive,

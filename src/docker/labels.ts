@@ -13,6 +13,8 @@ export const IMAGE_LABELS = {
 } as const;
 
 export const JOB_LABELS = {
+  /** The host directory whose ledger the job belongs to: several queues may share one engine. */
+  home: 'rp.home',
   job: 'rp.job',
   seq: 'rp.seq',
   user: 'rp.user',
@@ -29,8 +31,9 @@ export const JOB_LABELS = {
   supervisor: 'rp.supervisor',
 } as const;
 
-export function jobLabels(job: JobEntry, grant: Grant): Record<string, string> {
+export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<string, string> {
   return {
+    [JOB_LABELS.home]: rpHome,
     [JOB_LABELS.job]: job.id,
     [JOB_LABELS.seq]: String(job.seq),
     [JOB_LABELS.user]: job.user,

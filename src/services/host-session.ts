@@ -26,7 +26,11 @@ export async function openHostSession(
 ): Promise<HostSession> {
   const rpHome = rpHomeFromEnv(process.env);
   const loaded = await loadHostConfig(rpHome);
-  const store = await openLedger({ rpHome, clock, recover: () => engine.listJobContainers() });
+  const store = await openLedger({
+    rpHome,
+    clock,
+    recover: () => engine.listJobContainers(rpHome),
+  });
   const containerIsRunning = async (id: string): Promise<boolean> =>
     (await engine.inspectContainer(id))?.running ?? false;
   return {

@@ -118,7 +118,7 @@ async function removeOrphanedContainers(job: JobEntry, options: KillJobOptions):
   if (job.state !== 'granted') return;
   const isAlive = options.isProcessAlive ?? isProcessAliveOnHost;
   if (await isAlive(job.supervisor)) return;
-  const containers = await options.session.engine.listJobContainers();
+  const containers = await options.session.engine.listJobContainers(options.session.rpHome);
   for (const entry of containers) {
     if (entry.id !== job.id || entry.seq !== job.seq || !entry.container) continue;
     debug('removing %s left by job %s', entry.container.name, job.id);

@@ -208,6 +208,7 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
   try {
     const grant = await waitForGrant(options, job.id, now);
     const container = await session.engine.createJobContainer({
+      rpHome: session.rpHome,
       job,
       grant,
       image: image.reference,

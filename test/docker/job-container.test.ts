@@ -20,6 +20,7 @@ const job: JobEntry = {
 
 function spec(overrides: Partial<JobContainerSpec> = {}): JobContainerSpec {
   return {
+    rpHome: '/var/lib/rp',
     job,
     grant: job.grant!,
     image: 'rp/alice-mnist:0123',
@@ -82,6 +83,10 @@ describe('toCreateOptions', () => {
       supervisor: { pid: 42, startTime: '99' },
       container: { id: 'abc', name: 'rp1234' },
     });
+  });
+
+  it("records the queue (host directory) it belongs to, so another queue's rebuild ignores it", () => {
+    expect(toCreateOptions(spec()).Labels!['rp.home']).toBe('/var/lib/rp');
   });
 
   it('ignores containers without rp labels', () => {

@@ -8,6 +8,9 @@ import { assertDockerForCi, BASE_IMAGE, skipWithoutDocker } from '../support/doc
  * A GPU job cannot start here (no NVIDIA runtime), but Docker accepts the device request at
  * create: the created container's inspect shows exactly what a GPU host would hand the job.
  */
+/** A host directory of this test alone: the labels tie containers to their queue. */
+const HOME = `/tmp/rp-job-container-test-${process.pid}`;
+
 describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () => {
   const engine = new DockerodeEngine();
   const created: string[] = [];
@@ -33,6 +36,7 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
       supervisor: { pid: process.pid, startTime: '0' },
     };
     return {
+      rpHome: HOME,
       job,
       grant: job.grant!,
       image: BASE_IMAGE,
@@ -66,8 +70,11 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
   });
 
   it('is found again from its labels', async () => {
-    const jobs = await engine.listJobContainers();
+    const jobs = await engine.listJobContainers(HOME);
     const ids = jobs.map((job) => job.container?.id);
     for (const id of created) expect(ids).toContain(id);
+    // Another queue on the same engine does not see them.
+    const elsewhere = await engine.listJobContainers(`${HOME}-other`);
+    for (const id of created) expect(elsewhere.map((job) => job.container?.id)).not.toContain(id);
   });
 });
