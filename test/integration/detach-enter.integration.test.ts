@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RP_BIN } from '../support/cli.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
-import { createRpProject, until, type RpProject } from '../support/rp-project.js';
+import { createRpProject, until, waitForOutput, type RpProject } from '../support/rp-project.js';
 
 describe.skipIf(skipWithoutDocker)(
   'rp run --detach, rp logs and rp enter (real Docker engine)',
@@ -86,15 +86,17 @@ describe.skipIf(skipWithoutDocker)(
     });
 
     it('rp enter gives a shell as the host user that sees the bashhook exports, and passes its exit code', async () => {
-      // `script` gives rp a pseudo-terminal; what reaches script's stdin is typed into the shell,
-      // once the container's shell has had time to start (typed earlier, it would be lost).
-      const typed = String.raw`echo "who=$(id -u):$(id -g) hook=$FROM_HOOK"; exit 7\r`;
+      // `script` gives rp a pseudo-terminal; what reaches script's stdin is typed into the shell.
+      // Type only once the shell's prompt shows: typed earlier, it could be lost or answered late.
       const enter = `stty cols 80 rows 24; RP_HOME=${project.rpHome} ${process.execPath} ${RP_BIN} enter`;
-      const result = await execa(
-        'bash',
-        ['-c', `(sleep 6; printf '${typed}'; sleep 8) | script -qec "${enter}" /dev/null`],
-        { cwd: project.dir, reject: false },
-      );
+      const session = execa('script', ['-qfec', enter, '/dev/null'], {
+        cwd: project.dir,
+        reject: false,
+        stdin: 'pipe',
+      });
+      await waitForOutput(session, /running: [\s\S]*[#$] $/, { timeoutMs: 120_000 });
+      session.stdin?.write('echo "who=$(id -u):$(id -g) hook=$FROM_HOOK"; exit 7\r');
+      const result = await session;
       expect(result.exitCode, result.stdout).toBe(7);
       expect(result.stdout).toContain(
         `who=${process.getuid?.()}:${process.getgid?.()} hook=hooked`,

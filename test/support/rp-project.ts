@@ -184,8 +184,14 @@ export async function createRpProject(
  * Resolves with the match once `pattern` appears on the child's `stream` (stdout unless told);
  * fails after `timeoutMs`, or if the child exits first.
  */
+/** What waitForOutput reads: any child process run by execa with its output piped. */
+export interface WatchedChild extends PromiseLike<{ exitCode?: number; stderr?: unknown }> {
+  stdout: NodeJS.ReadableStream | null;
+  stderr: NodeJS.ReadableStream | null;
+}
+
 export async function waitForOutput(
-  child: RpChild,
+  child: WatchedChild,
   pattern: RegExp,
   {
     stream = 'stdout',
@@ -193,6 +199,8 @@ export async function waitForOutput(
   }: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {},
 ): Promise<RegExpExecArray> {
   let seen = '';
+  const output = child[stream];
+  if (!output) throw new Error(`waitForOutput needs the child's ${stream} piped`);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`timed out waiting for ${pattern} on ${stream}; saw: ${seen}`)),
@@ -203,16 +211,16 @@ export async function waitForOutput(
       const match = pattern.exec(seen);
       if (match) {
         clearTimeout(timer);
-        child[stream].off('data', onData);
+        output.off('data', onData);
         resolve(match);
       }
     };
-    child[stream].on('data', onData);
+    output.on('data', onData);
     void child.then((result) => {
       clearTimeout(timer);
       reject(
         new Error(
-          `rp run exited (${result.exitCode}) before printing ${pattern} on ${stream}; saw: ${seen}; stderr: ${result.stderr}`,
+          `the process exited (${result.exitCode}) before printing ${pattern} on ${stream}; saw: ${seen}; stderr: ${result.stderr}`,
         ),
       );
     });
