@@ -265,17 +265,28 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
     throw error;
   } finally {
     options.reporter.finished();
-    if (containerId) {
-      await session.engine
-        .remove(containerId)
-        .catch((error: unknown) => debug('remove failed: %o', error));
-    }
     const outcome = {
       ending,
       endedAt: now().toISOString(),
       ...(exitCode === undefined ? {} : { exitCode }),
     };
-    await session.store.transact((state) => finish(state, job.id, outcome, session.policy, now()));
+    const release = (): Promise<boolean> =>
+      session.store.transact((state) => finish(state, job.id, outcome, session.policy, now()));
+    const removeContainer = async (): Promise<void> => {
+      if (!containerId) return;
+      await session.engine
+        .remove(containerId)
+        .catch((error: unknown) => debug('remove failed: %o', error));
+    };
+    // A container that has exited holds nothing: hand its slot on first, then remove it, so the
+    // next job does not wait for the removal. One that may still run is removed first.
+    if (exitCode !== undefined) {
+      await release();
+      await removeContainer();
+    } else {
+      await removeContainer();
+      await release();
+    }
   }
 }
 
