@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Brings up a real single-node Slurm cluster on this machine, for the benchmark peer in bench/.
+# Idempotent: what is installed, configured and running already is left as it is.
+#   1. installs Debian's munge, slurmctld, slurmd and slurm-client when one is missing (root, apt)
+#   2. makes fake GPU device nodes /dev/rp-fake-gpu0.. so GPU requests can be scheduled without
+#      GPUs (Slurm only checks that the File= of a generic resource exists)
+#   3. writes /etc/slurm/slurm.conf (the node line from `slurmd -C`, select/cons_tres, GPUs as
+#      generic resources, a fast scheduler, an Epilog) and /etc/slurm/gres.conf
+#   4. starts munged, slurmctld and slurmd as background daemons (no systemd here), restarting the
+#      Slurm daemons when the configuration changed
+#   5. waits until `sinfo` shows the node idle
+# scripts/slurm/stop.sh stops the daemons again. Environment:
+#   RP_SLURM_FAKE_GPUS   how many fake GPUs the node declares (default 2)
+#   RP_SLURM_WAIT_S      how long to wait for the node to become idle (default 60)
+set -euo pipefail
+
+fake_gpus=${RP_SLURM_FAKE_GPUS:-2}
+wait_s=${RP_SLURM_WAIT_S:-60}
+conf_dir=/etc/slurm
+run_dir=/run/slurm
+log_dir=/var/log/slurm
+state_dir=/var/lib/slurm
+epilog=$conf_dir/rp-bench-epilog.sh
+say() { echo "slurm/start: $*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run as root: it installs packages and starts daemons"
+
+# --- 1. packages -------------------------------------------------------------------------------
+missing=()
+command -v munged >/dev/null 2>&1 || missing+=(munge)
+command -v slurmctld >/dev/null 2>&1 || missing+=(slurmctld)
+command -v slurmd >/dev/null 2>&1 || missing+=(slurmd)
+command -v sbatch >/dev/null 2>&1 || missing+=(slurm-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
+  say "installing ${missing[*]}"
+  # Without systemd the packages' postinst scripts must not try to start the services: a
+  # policy-rc.d that says "no" (exit 101) does that, and is removed again if we put it there.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt_log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a \
+    apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1; then
+    [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+    say "installing ${missing[*]} failed:"
+    tail -n 20 "$apt_log" >&2
+    exit 1
+  fi
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+  rm -f "$apt_log"
+fi
+
+# --- 2. fake GPUs -------------------------------------------------------------------------------
+gpu_files=()
+for ((i = 0; i < fake_gpus; i++)); do
+  dev=/dev/rp-fake-gpu$i
+  gpu_files+=("$dev")
+  if [ ! -e "$dev" ]; then
+    # A character device with /dev/null's numbers: harmless if a job opens it. Where mknod is not
+    # allowed a plain file serves as well (slurmd only stats it).
+    mknod -m 666 "$dev" c 1 3 2>/dev/null || touch "$dev"
+  fi
+done
+
+# --- 3. configuration ---------------------------------------------------------------------------
+mkdir -p "$conf_dir" "$run_dir" "$log_dir" "$state_dir/slurmctld" "$state_dir/slurmd"
+node_line=$(slurmd -C | head -n 1)
+node_name=$(sed -n 's/^NodeName=\([^ ]*\).*/\1/p' <<<"$node_line")
+[ -n "$node_name" ] || die "cannot read the node name from 'slurmd -C': $node_line"
+gres_line=
+[ "$fake_gpus" -gt 0 ] && gres_line="Gres=gpu:$fake_gpus"
+
+# The Epilog runs on the node after every job. Jobs of the benchmark run `docker run --rm` with a
+# label naming the Slurm job; a job that is cancelled kills the docker client but not the container,
+# so the Epilog removes whatever is left, which is what rp guarantees for its own jobs.
+epilog_text='#!/bin/sh
+# Written by scripts/slurm/start.sh: remove the containers a Slurm job left behind.
+ids=$(docker ps -aq --filter "label=rp-bench.slurm-job=${SLURM_JOB_ID:-none}" 2>/dev/null)
+[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1
+exit 0
+'
+
+conf_text="# Written by scripts/slurm/start.sh (rp benchmark): a single-node cluster on this machine.
+ClusterName=rpbench
+SlurmctldHost=$node_name(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$state_dir/slurmctld
+SlurmdSpoolDir=$state_dir/slurmd
+SlurmctldPidFile=$run_dir/slurmctld.pid
+SlurmdPidFile=$run_dir/slurmd.pid
+SlurmctldLogFile=$log_dir/slurmctld.log
+SlurmdLogFile=$log_dir/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+# No cgroups in this container: track processes through /proc, no task confinement.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+SwitchType=switch/none
+ReturnToService=2
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=5
+MinJobAge=10
+# Whole cores are the consumable resource (as rp's pinned cores); GPUs are generic resources.
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+GresTypes=gpu
+# The fast setting: schedule batch jobs at once and on every event, not in batches every few
+# seconds (the defaults are batch_sched_delay=3 and a main loop rate-limited by sched_min_interval).
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+Epilog=$epilog
+SlurmdParameters=config_overrides
+$node_line $gres_line NodeAddr=127.0.0.1 State=UNKNOWN
+PartitionName=bench Nodes=$node_name Default=YES MaxTime=INFINITE State=UP
+"
+
+gres_text="# Written by scripts/slurm/start.sh: fake GPUs, device nodes made by the script.
+AutoDetect=off
+"
+for dev in "${gpu_files[@]}"; do
+  gres_text+="NodeName=$node_name Name=gpu File=$dev
+"
+done
+
+changed=
+write_if_changed() { # path text mode
+  if [ ! -f "$1" ] || [ "$(cat "$1")" != "$(printf '%s' "$2")" ]; then
+    printf '%s' "$2" >"$1"
+    changed=1
+  fi
+  chmod "$3" "$1"
+}
+write_if_changed "$conf_dir/slurm.conf" "$conf_text" 644
+write_if_changed "$conf_dir/gres.conf" "$gres_text" 644
+write_if_changed "$epilog" "$epilog_text" 755
+
+# --- 4. daemons ---------------------------------------------------------------------------------
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  [ -f /etc/munge/munge.key ] || {
+    mungekey --create >/dev/null 2>&1 || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null
+  }
+  chown munge:munge /etc/munge/munge.key
+  chmod 400 /etc/munge/munge.key
+  mkdir -p /run/munge /var/log/munge /var/lib/munge
+  chown munge:munge /run/munge /var/log/munge /var/lib/munge
+  say "starting munged"
+  # In the foreground under setsid rather than daemonizing itself: the daemon's own double fork
+  # leaves a zombie here, where PID 1 does not reap orphans (setpriv execs, runuser would fork).
+  setsid nohup setpriv --reuid=munge --regid=munge --clear-groups /usr/sbin/munged --foreground >>/var/log/munge/rp-munged.out 2>&1 </dev/null &
+  for _ in $(seq 1 50); do
+    munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  munge -n | unmunge >/dev/null || die "munged does not answer"
+fi
+
+stop_daemon() { # pidfile
+  if alive "$1"; then
+    local pid
+    pid=$(cat "$1")
+    kill "$pid"
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$1"
+}
+
+if [ -n "$changed" ]; then
+  # A new configuration: restart whatever runs with the old one.
+  stop_daemon "$run_dir/slurmd.pid"
+  stop_daemon "$run_dir/slurmctld.pid"
+fi
+if ! alive "$run_dir/slurmctld.pid"; then
+  say "starting slurmctld (log: $log_dir/slurmctld.log)"
+  setsid nohup slurmctld -D >>"$log_dir/slurmctld.out" 2>&1 </dev/null &
+fi
+if ! alive "$run_dir/slurmd.pid"; then
+  say "starting slurmd (log: $log_dir/slurmd.log)"
+  setsid nohup slurmd -D >>"$log_dir/slurmd.out" 2>&1 </dev/null &
+fi
+
+# --- 5. wait for the node ------------------------------------------------------------------------
+deadline=$((SECONDS + wait_s))
+state=
+while [ $SECONDS -lt $deadline ]; do
+  state=$(sinfo -h -N -n "$node_name" -o %t 2>/dev/null | head -n 1 || true)
+  case "$state" in
+    idle) exit 0 ;;
+    # Mixed or allocated: up, and busy with jobs someone submitted.
+    mix | alloc) exit 0 ;;
+    down* | drain* | drng*) scontrol update NodeName="$node_name" State=RESUME >/dev/null 2>&1 || true ;;
+  esac
+  sleep 0.5
+done
+say "the node did not become idle within ${wait_s} s (state: ${state:-no answer}); the logs end with:"
+tail -n 10 "$log_dir/slurmctld.log" "$log_dir/slurmd.log" >&2 || true
+exit 1
