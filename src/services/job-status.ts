@@ -26,8 +26,8 @@ export interface ResourceView {
   memoryMb: number;
 }
 
-/** A job that holds resources: running, or granted and about to start its container. */
-export interface RunningJobView {
+/** What every listing says about a job. */
+export interface JobIdentityView {
   /** As users type it: "1234". */
   id: string;
   /** The container's and the listings' name: "rp1234". */
@@ -37,6 +37,10 @@ export interface RunningJobView {
   projectPath: string;
   kind: JobKind;
   command: string;
+}
+
+/** A job that holds resources: running, or granted and about to start its container. */
+export interface RunningJobView extends JobIdentityView {
   state: Exclude<JobState, 'queued'>;
   gpus: number[];
   cpus: number[];
@@ -49,16 +53,9 @@ export interface RunningJobView {
 }
 
 /** A queued job, in the order the scheduler serves them. */
-export interface QueuedJobView {
+export interface QueuedJobView extends JobIdentityView {
   /** 1 is served first. */
   position: number;
-  id: string;
-  name: string;
-  user: string;
-  project: string;
-  projectPath: string;
-  kind: JobKind;
-  command: string;
   request: { gpus: number; cpus: number; memoryMb: number };
   status: QueueStatus;
   /** For people, from the scheduler: "4 CPUs (0 free)", "user limit: ...". */
@@ -143,7 +140,7 @@ function runningView(job: JobEntry & { state: 'granted' | 'running' }, now: Date
   };
 }
 
-function identity(job: JobEntry) {
+function identity(job: JobEntry): JobIdentityView {
   return {
     id: job.id,
     name: jobName(job.id),
