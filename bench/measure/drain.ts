@@ -50,6 +50,27 @@ interface DrainRun {
   cappedByMemory: boolean;
 }
 
+/** The moments a drain run is cut at (ms since the epoch) and the machine's busy CPU seconds then. */
+interface DrainMarks {
+  start: number;
+  submitted: number;
+  released: number;
+  end: number;
+  cpu: [atStart: number, atSubmitted: number, atEnd: number];
+}
+
+/** A run's figures from its marks: both peers are measured over the same cuts. */
+function drainFigures(marks: DrainMarks) {
+  const [cpu0, cpu1, cpu2] = marks.cpu;
+  return {
+    totalSeconds: (marks.end - marks.start) / 1000,
+    submitSeconds: (marks.submitted - marks.start) / 1000,
+    drainSeconds: (marks.end - marks.released) / 1000,
+    submitCpuSeconds: cpu1 - cpu0,
+    drainCpuSeconds: cpu2 - cpu1,
+  };
+}
+
 /** Watches MemAvailable while `work` runs. */
 async function watchingMemory<T>(
   work: (memory: { lowest: number }) => Promise<T>,
@@ -137,11 +158,7 @@ async function drainRp(ctx: BenchContext, repeat: number, wanted: number): Promi
       const end = Math.max(...records.map((record) => Date.parse(record.endedAt)));
       return {
         jobs: jobs.size,
-        totalSeconds: (end - t0) / 1000,
-        submitSeconds: (submitted - t0) / 1000,
-        drainSeconds: (end - released) / 1000,
-        submitCpuSeconds: cpu1 - cpu0,
-        drainCpuSeconds: cpu2 - cpu1,
+        ...drainFigures({ start: t0, submitted, released, end, cpu: [cpu0, cpu1, cpu2] }),
         failed,
         cappedByMemory: capped,
       };
@@ -226,11 +243,7 @@ async function drainSlurm(ctx: BenchContext, repeat: number, jobs: number): Prom
       failed = jobs - dies.filter((event) => event.attributes.exitCode === '0').length;
       return {
         jobs,
-        totalSeconds: (end - t0) / 1000,
-        submitSeconds: (submitted - t0) / 1000,
-        drainSeconds: (end - released) / 1000,
-        submitCpuSeconds: cpu1 - cpu0,
-        drainCpuSeconds: cpu2 - cpu1,
+        ...drainFigures({ start: t0, submitted, released, end, cpu: [cpu0, cpu1, cpu2] }),
         failed,
         cappedByMemory: false,
       };
