@@ -5,11 +5,9 @@ import type { BuildProgress } from './build-progress.js';
 const LIVE_LINES = 6;
 
 interface ViewState {
-  title: string;
   done: Array<{ key: number; text: string }>;
   step: string | undefined;
   lines: string[];
-  finished: boolean;
 }
 
 /** A tiny store the ink view subscribes to; the build pushes updates into it. */
@@ -36,7 +34,7 @@ function BuildView({ store }: { store: Store }) {
   return (
     <>
       <Static items={state.done}>{(item) => <Text key={item.key}>{item.text}</Text>}</Static>
-      {!state.finished && state.step !== undefined && (
+      {state.step !== undefined && (
         <Box flexDirection="column">
           <Text color="cyan">… step {state.step}</Text>
           {state.lines.map((line, index) => (
@@ -52,12 +50,12 @@ function BuildView({ store }: { store: Store }) {
 }
 
 export function createLiveBuildProgress(stream: NodeJS.WriteStream): BuildProgress {
-  const store = createStore({ title: '', done: [], step: undefined, lines: [], finished: false });
+  const store = createStore({ done: [], step: undefined, lines: [] });
   let key = 0;
   let instance: ReturnType<typeof render> | undefined;
-  const addDone = (text: string, extra: Partial<ViewState> = {}): void => {
+  const addDone = (text: string): void => {
     const state = store.get();
-    store.set({ ...state, ...extra, done: [...state.done, { key: key++, text }] });
+    store.set({ ...state, done: [...state.done, { key: key++, text }] });
   };
   return {
     reused: (reference) => {
