@@ -27,7 +27,8 @@ export interface BuildReporter {
   reused(reference: string): void;
   started(reference: string): void;
   update(update: BuildUpdate): void;
-  finished(reference: string, ok: boolean): void;
+  /** Resolves once everything about the build has been shown. */
+  finished(reference: string, ok: boolean): Promise<void>;
 }
 
 export interface BuildOptions {
@@ -96,10 +97,10 @@ export async function buildProjectImage(options: BuildOptions): Promise<BuildRes
       (update) => reporter.update(update),
     );
   } catch (error) {
-    reporter.finished(reference, false);
+    await reporter.finished(reference, false);
     throw error;
   }
-  reporter.finished(reference, true);
+  await reporter.finished(reference, true);
   await removeOlderImages(engine, project, reference);
   return { reference, user, built: true };
 }

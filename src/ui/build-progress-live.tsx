@@ -78,9 +78,10 @@ export function createLiveBuildProgress(stream: NodeJS.WriteStream): BuildProgre
         store.set({ ...state, lines: [...state.lines, update.line].slice(-LIVE_LINES) });
       }
     },
-    finished: (reference, ok) => {
-      // Ink renders on a timer: unmount first (clearing the live area), then print the last lines
-      // directly, so they are never lost to a render that did not happen.
+    finished: async (reference, ok) => {
+      // React commits store updates on a later tick: let the last finished steps reach <Static>
+      // before unmounting, then print the closing lines directly.
+      await new Promise((resolve) => setImmediate(resolve));
       const state = store.get();
       instance?.unmount();
       if (state.step !== undefined) stream.write(`${ok ? '✓' : '✗'} step ${state.step}\n`);

@@ -9,7 +9,8 @@ export interface BuildProgress {
   reused(reference: string): void;
   started(reference: string): void;
   update(update: BuildUpdate): void;
-  finished(reference: string, ok: boolean): void;
+  /** Resolves once everything about the build has been shown. */
+  finished(reference: string, ok: boolean): Promise<void>;
 }
 
 export interface ProgressOptions {
@@ -37,11 +38,12 @@ export function plainBuildProgress(stream: NodeJS.WritableStream): BuildProgress
     started: (reference) => write(`building image ${reference}`),
     update: (update) =>
       write(update.kind === 'step' ? `step ${update.step}` : `  | ${update.line}`),
-    finished: (reference, ok) => write(ok ? `built ${reference}` : `build of ${reference} failed`),
+    finished: async (reference, ok) =>
+      write(ok ? `built ${reference}` : `build of ${reference} failed`),
   };
 }
 
 function quietProgress(): BuildProgress {
   const nothing = (): void => undefined;
-  return { reused: nothing, started: nothing, update: nothing, finished: nothing };
+  return { reused: nothing, started: nothing, update: nothing, finished: async () => undefined };
 }
