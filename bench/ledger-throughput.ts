@@ -22,6 +22,7 @@ import { systemClock } from '../src/host/clock.js';
 import { systemRandomInt } from '../src/host/ids.js';
 import { currentProcessRef } from '../src/host/process.js';
 import { readHistory } from '../src/ledger/history.js';
+import { ledgerPaths } from '../src/ledger/paths.js';
 import { openLedger } from '../src/ledger/store.js';
 
 const LEVELS: ReadonlyArray<{ processes: number; perProcess: number }> = [
@@ -77,7 +78,8 @@ async function child(rpHome: string, transactions: number): Promise<void> {
     } else {
       const id = mine;
       await store.transact((state) => {
-        const removed = removeJob(state, id, { ending: 'exited', endedAt: now, exitCode: 0 });
+        const key = state.jobs.find((job) => job.id === id) ?? { id, seq: 0 };
+        const removed = removeJob(state, key, { ending: 'exited', endedAt: now, exitCode: 0 });
         return {
           state: removed.state,
           result: undefined,
@@ -117,7 +119,7 @@ async function runLevel(
     const final = await (await openBenchLedger(rpHome)).read();
     const submitted = processes * Math.ceil(perProcess / 2);
     const removed = processes * Math.floor(perProcess / 2);
-    const history = await readHistory(join(rpHome, 'history.jsonl'));
+    const history = await readHistory(ledgerPaths(rpHome).history);
     if (final.nextSeq !== submitted + 1 || final.jobs.length !== submitted - removed) {
       throw new Error(`inconsistent ledger after the run: ${JSON.stringify(final)}`);
     }

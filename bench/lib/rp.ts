@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { mustRun, runProcess, sleep, until, type ProcessResult } from './process.js';
 import { removeContainers, removeImages } from '../peers/docker.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 
 export const BASE_IMAGE = process.env.RP_BASE_IMAGE ?? 'rp-base:bookworm';
 
@@ -121,7 +122,7 @@ export async function submitDetached(sandbox: RpSandbox, args: readonly string[]
  */
 export async function ledgerJobs(sandbox: RpSandbox): Promise<LedgerJob[]> {
   try {
-    const ledger = JSON.parse(await readFile(join(sandbox.rpHome, 'ledger.json'), 'utf8')) as {
+    const ledger = JSON.parse(await readFile(ledgerPaths(sandbox.rpHome).ledger, 'utf8')) as {
       jobs?: LedgerJob[];
     };
     return ledger.jobs ?? [];
@@ -141,7 +142,7 @@ export interface HistoryRecord {
 }
 
 export async function historyRecords(sandbox: RpSandbox): Promise<HistoryRecord[]> {
-  const text = await readFile(join(sandbox.rpHome, 'history.jsonl'), 'utf8').catch(() => '');
+  const text = await readFile(ledgerPaths(sandbox.rpHome).history, 'utf8').catch(() => '');
   const records: HistoryRecord[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;

@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
-import { buildProjectImage } from '../services/build-image.js';
+import { buildProjectImage, imagesInQueue } from '../services/build-image.js';
+import { rpHomeFromEnv } from '../services/host-files.js';
 import { loadProject } from '../services/project.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 
@@ -23,7 +24,13 @@ export default class Build extends BaseCommand {
     const engine = await connectDocker();
     await engine.ping();
     const reporter = await createBuildProgress({ stream: process.stderr, quiet: flags.quiet });
-    const result = await buildProjectImage({ project, user: currentUser(), engine, reporter });
+    const result = await buildProjectImage({
+      project,
+      user: currentUser(),
+      engine,
+      reporter,
+      imagesInUse: () => imagesInQueue(rpHomeFromEnv(process.env)),
+    });
     if (flags.json) this.log(JSON.stringify(result, null, 2));
     else this.log(result.reference);
   }

@@ -19,9 +19,17 @@ export default class Init extends BaseCommand {
       description:
         'base image for docker/Dockerfile (default: an NVIDIA CUDA runtime image with python3)',
     }),
-    cpu: Flags.integer({ description: 'default number of CPU cores for jobs', min: 1 }),
-    gpu: Flags.integer({ description: 'default number of GPUs for jobs', min: 0 }),
-    mem: memoryFlag({ description: 'default memory for jobs, in GB' }),
+    cpu: Flags.integer({
+      description: "default number of CPU cores for jobs (default: 4, at most the host's cores)",
+      min: 1,
+    }),
+    gpu: Flags.integer({
+      description: 'default number of GPUs for jobs (default: 1, or 0 on a host without GPUs)',
+      min: 0,
+    }),
+    mem: memoryFlag({
+      description: 'default memory for jobs, in GB (default: 16, less on a smaller host)',
+    }),
     shm: shmFlag({ description: 'default shared memory size (/dev/shm), e.g. 2g' }),
     name: Flags.string({ description: 'project name (default: the folder name, normalised)' }),
     force: Flags.boolean({
@@ -51,6 +59,7 @@ export default class Init extends BaseCommand {
     this.log(`rp project "${result.info.name}" in ${result.root}`);
     for (const file of result.written) this.log(`  wrote ${file}`);
     for (const file of result.kept) this.log(`  kept  ${file}`);
+    for (const note of result.notes) this.log(`note: ${note}`);
     const { cpu, gpus, memory, docker_shm } = result.info;
     this.log(
       `defaults: ${cpu} CPU, ${gpus} GPU, ${memory} GB memory, ${docker_shm} shm (.rp/info.json)`,

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
+import { takeBooleanFlagValue } from '../core/flag-values.js';
 import { jobName } from '../core/naming.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
@@ -9,6 +10,7 @@ import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
 import {
   adoptJob,
+  checkAdoptable,
   prepareJob,
   runJob,
   superviseJob,
@@ -16,6 +18,7 @@ import {
 } from '../services/run-job.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
+import { parseAdoptKey } from '../services/detach-job.js';
 
 export default class Run extends BaseCommand {
   static override description =
@@ -42,22 +45,25 @@ export default class Run extends BaseCommand {
     outfile_name: Flags.string({
       description: 'also write the output to .rp/logs/NAME_YYYYmmdd_HHMMSS.log',
     }),
+    // `--detach=True` (the original rp's syntax) is taken out of argv before parsing: see run().
     detach: Flags.boolean({
       char: 'd',
       description:
-        'queue and run the job in the background (it survives the terminal closing); output goes to a log file, follow it with "rp logs ID -f"',
+        'queue and run the job in the background (it survives the terminal closing); output goes to a log file, follow it with "rp logs ID -f". Also --detach=True|true|1|False|false|0',
       default: false,
     }),
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
     }),
-    // The background supervisor of `--detach` takes over the queued job with this id.
+    // The background supervisor of `--detach` takes over the queued job with this ID:SEQ.
     adopt: Flags.string({ hidden: true }),
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Run);
+    const detachValue = takeBooleanFlagValue(this.argv, 'detach');
+    const { flags } = await this.parse(Run, detachValue.argv);
+    const detach = detachValue.value ?? flags.detach;
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
@@ -77,7 +83,7 @@ export default class Run extends BaseCommand {
       }),
     };
 
-    if (flags.detach) {
+    if (detach) {
       const result = await detachJob(request, {
         outfileName: flags.outfile_name,
         noWait: flags['no-wait'],
@@ -110,8 +116,10 @@ export default class Run extends BaseCommand {
       };
       let exitCode: number;
       if (flags.adopt !== undefined) {
+        const key = parseAdoptKey(flags.adopt);
+        await checkAdoptable(session, key, request.user);
         const prepared = await prepareJob(request);
-        const job = await adoptJob(session, flags.adopt);
+        const job = await adoptJob(session, key, request.user);
         exitCode = await superviseJob({ ...run, session, prepared, job });
       } else {
         exitCode = await runJob(request, { ...run, outfileName: flags.outfile_name });

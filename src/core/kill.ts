@@ -118,7 +118,7 @@ export function planKill(
   }
   // queued or granted: no container is recorded, so none runs. A supervisor that is making one
   // right now fails to mark it running (the entry is gone) and removes it itself.
-  const finished = finish(state, id, killedOutcome(now), policy, now);
+  const finished = finish(state, job, killedOutcome(now), policy, now);
   return { ...finished, result: { action: 'removed', job } };
 }
 
@@ -154,7 +154,7 @@ export function removeStoppedJob(
 ): Transition<boolean> {
   const current = state.jobs.find((entry) => entry.id === seen.id);
   if (!current || !isSameJob(current, seen)) return { state, result: false };
-  return finish(state, seen.id, outcome, policy, now);
+  return finish(state, seen, outcome, policy, now);
 }
 
 /** Who removed a stopped job's container and ledger entry. */

@@ -59,13 +59,20 @@ export const jobEntrySchema = z.object({
   container: z.object({ id: z.string().min(1), name: z.string() }).optional(),
   logFile: z.string().optional(),
   killedBy: z.object({ user: z.string(), uid: z.number().int(), at: isoTimestamp }).optional(),
+  image: z.string().min(1).optional(),
 });
+
+const jobKeySchema = z.object({ id: z.string(), seq: z.number().int().positive() });
 
 export const ledgerStateSchema = z
   .object({
-    version: z.literal(LEDGER_VERSION),
+    // Version 1 lacks only optional fields: it is read as it is and written back as version 2.
+    version: z
+      .union([z.literal(1), z.literal(LEDGER_VERSION)])
+      .transform((): typeof LEDGER_VERSION => LEDGER_VERSION),
     nextSeq: z.number().int().positive(),
     jobs: z.array(jobEntrySchema),
+    head: jobKeySchema.optional(),
   })
   .superRefine((state, ctx) => {
     // Two live jobs with one id would make "rp kill <id>" ambiguous; a seq at or past nextSeq

@@ -3,7 +3,12 @@
  * queued until it finishes. Pure types and constructors; reading and writing live in src/ledger.
  */
 
-export const LEDGER_VERSION = 1;
+/**
+ * 2 added the recorded head of the queue and each job's image. A version 1 file is read as it is
+ * (it has neither) and written back as version 2; an rp that knows only version 1 then refuses the
+ * file instead of dropping what it does not know.
+ */
+export const LEDGER_VERSION = 2;
 
 /** What a job asks for. Memory is kept in whole MiB so sums never drift. */
 export interface ResourceRequest {
@@ -57,6 +62,21 @@ export interface JobEntry {
   logFile?: string;
   /** Set by `rp kill` before it stops a running job, so the history says 'killed'. */
   killedBy?: { user: string; uid: number; at: string };
+  /**
+   * The image the job runs (`rp/alice-proj:0123abcd`), so a rebuild of the project never removes
+   * an image that a queued or granted job still needs.
+   */
+  image?: string;
+}
+
+/** A job as every transition names it: ids are reused, the pair never is. */
+export interface JobKey {
+  id: string;
+  seq: number;
+}
+
+export function isJob(entry: JobEntry, key: JobKey): boolean {
+  return entry.id === key.id && entry.seq === key.seq;
 }
 
 export interface LedgerState {
@@ -64,6 +84,11 @@ export interface LedgerState {
   /** The next `seq` to hand out. */
   nextSeq: number;
   jobs: JobEntry[];
+  /**
+   * The job at the head of the queue, which reserves what frees up until it fits. Recorded so the
+   * head stays the head until it is granted or leaves, whatever the fair order does meanwhile.
+   */
+  head?: JobKey;
 }
 
 export function emptyLedger(): LedgerState {
@@ -152,16 +177,16 @@ export function toHistoryRecord(job: JobEntry, outcome: JobOutcome): HistoryReco
 }
 
 /**
- * Removes job `id` from `state` and returns the history line to append, or undefined (and the same
+ * Removes job `key` from `state` and returns the history line to append, or undefined (and the same
  * state object, so the store skips its write) when no such job is live. The store appends the
  * records a decision returns before it writes the ledger.
  */
 export function removeJob(
   state: LedgerState,
-  id: string,
+  key: JobKey,
   outcome: JobOutcome,
 ): { state: LedgerState; record: HistoryRecord | undefined } {
-  const job = state.jobs.find((entry) => entry.id === id);
+  const job = state.jobs.find((entry) => isJob(entry, key));
   if (!job) return { state, record: undefined };
   return {
     state: { ...state, jobs: state.jobs.filter((entry) => entry !== job) },

@@ -68,7 +68,19 @@ export function imageUserName(hostUserName: string): string {
   return LINUX_USER.test(name) ? name : 'rpuser';
 }
 
-/** The name a job goes by in messages and in Docker: rp1234. */
+/** The name a job goes by in messages and listings: rp1234. */
 export function jobName(jobId: string): string {
   return `rp${jobId}`;
+}
+
+/**
+ * The name of a job's container: rp1234-<seq>-<suffix>. Ids are reused, so `rp1234` alone would
+ * collide with a container an earlier job left behind (Docker refuses with 409 Conflict); the seq
+ * differs for every job of one queue, and the random suffix tells apart the queues of several rp
+ * homes sharing one engine. Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; anything else in the
+ * suffix is dropped.
+ */
+export function jobContainerName(job: { id: string; seq: number }, suffix: string): string {
+  const tail = suffix.replace(/[^a-zA-Z0-9_.-]/g, '');
+  return [jobName(job.id), String(job.seq), ...(tail === '' ? [] : [tail])].join('-');
 }

@@ -66,30 +66,61 @@ export function parseProjectInfo(text: string, file: string = PROJECT_FILES.info
 }
 
 /**
- * Parses `.rp/paths.json` and checks what can be checked without the file system: each mount
- * gets /home/<user>/<basename>, so base names must exist and differ ("/" or "/data/" must not
- * hide the home folder or each other).
+ * Parses `.rp/paths.json` and checks what can be checked without the file system and without
+ * info.json (see checkMountNames).
  */
 export function parseProjectPaths(text: string, file: string = PROJECT_FILES.paths): string[] {
   const paths = parseConfigFile(text, file, projectPathsSchema, PATHS_HINT);
+  checkMountNames(paths, { file });
+  return paths;
+}
+
+/** Docker mounts what a symlink points to: a link of another name is always a way out. */
+const SYMLINK_HINT = 'or list a symlink to it with another name (Docker mounts its target)';
+
+/**
+ * Refuses paths.json entries that cannot be mounted where the README says: the project is at
+ * ~/<project name> and each entry at ~/<basename>, so an entry needs a base name ("/" has none),
+ * one no other entry and not the project has (one mount would hide the other), and no ":" (Docker
+ * reads a bind as SOURCE:TARGET, and would fail only once the job had waited its turn).
+ * `projectName` is left out where info.json is not at hand; the clash with it is then unchecked.
+ */
+export function checkMountNames(
+  paths: readonly string[],
+  options: { projectName?: string; file?: string } = {},
+): void {
+  const file = options.file ?? PROJECT_FILES.paths;
   const seen = new Map<string, string>();
   for (const path of paths) {
+    if (path.includes(':')) {
+      throw new ConfigError(
+        `${file}: "${path}" contains ":", which Docker's SOURCE:TARGET bind syntax cannot carry`,
+        { hint: 'rename the folder, or list a symlink to it whose path has no ":"' },
+      );
+    }
     const base = mountBaseName(path);
     if (!base) {
       throw new ConfigError(`${file}: "${path}" has no folder name to mount it under`, {
         hint: 'list the folder itself, e.g. "/data/imagenet", not "/"',
       });
     }
+    if (base === options.projectName) {
+      throw new ConfigError(
+        `${file}: "${path}" would be mounted as ~/${base}, where the project itself is mounted`,
+        {
+          hint: `rename the project ("name" in ${PROJECT_FILES.info}), ${SYMLINK_HINT}`,
+        },
+      );
+    }
     const earlier = seen.get(base);
     if (earlier !== undefined) {
       throw new ConfigError(
         `${file}: "${earlier}" and "${path}" would both be mounted as ~/${base}`,
-        { hint: 'each path must end in a different folder name' },
+        { hint: `each path must end in a different folder name: rename one, ${SYMLINK_HINT}` },
       );
     }
     seen.set(base, path);
   }
-  return paths;
 }
 
 /** The folder name a path is mounted under: its last component, trailing slashes ignored. */

@@ -7,9 +7,11 @@ import { ConfigError, UsageError } from './errors.js';
 import type { HostCapacity, UserLimits } from './host-config.js';
 import {
   allocateJobId,
+  isJob,
   removeJob,
   type HistoryRecord,
   type JobEntry,
+  type JobKey,
   type JobOutcome,
   type LedgerState,
 } from './ledger-state.js';
@@ -63,71 +65,73 @@ export function enqueue(
     jobs: [...state.jobs, entry],
   };
   const scheduled = schedule(queued, policy, now);
-  const current = scheduled.state.jobs.find((candidate) => candidate.id === id) ?? entry;
-  return { state: scheduled.state, result: current, history: scheduled.history };
+  const current = scheduled.state.jobs.find((candidate) => isJob(candidate, entry)) ?? entry;
+  return { state: scheduled.state, result: current };
 }
 
 /**
- * Grants every queued job the scheduler says can start now, and ends queued jobs that can never
- * start under the current host config. Returns the same state object when nothing changes.
+ * Grants every queued job the scheduler says can start now and records the head of the queue.
+ * Queued jobs the current config can no longer serve stay queued (see plan()). Returns the same
+ * state object when nothing changes.
  */
 export function schedule(state: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
   const decided = plan(state, policy.capacity, policy.limits, now);
-  if (decided.grants.length === 0 && decided.unservable.length === 0)
-    return { state, result: undefined };
-  const grants = new Map(decided.grants.map((grant) => [grant.jobId, grant.grant]));
-  const dropped = new Set(decided.unservable.map((job) => job.jobId));
-  const history: HistoryRecord[] = [];
-  let next: LedgerState = {
+  const headMoved = !sameKey(decided.head, state.head);
+  if (decided.grants.length === 0 && !headMoved) return { state, result: undefined };
+  const grants = new Map(decided.grants.map((grant) => [`${grant.jobId}:${grant.seq}`, grant]));
+  const next: LedgerState = {
     ...state,
     jobs: state.jobs.map((job) => {
-      const grant = grants.get(job.id);
-      return grant ? { ...job, state: 'granted', grant, grantedAt: decided.grantedAt } : job;
+      const granted = grants.get(`${job.id}:${job.seq}`);
+      return granted
+        ? { ...job, state: 'granted', grant: granted.grant, grantedAt: decided.grantedAt }
+        : job;
     }),
   };
-  for (const id of dropped) {
-    const removed = removeJob(next, id, { ending: 'cancelled', endedAt: now.toISOString() });
-    next = removed.state;
-    if (removed.record) history.push(removed.record);
-  }
-  return { state: next, result: undefined, history };
+  if (decided.head === undefined) delete next.head;
+  else next.head = { ...decided.head };
+  return { state: next, result: undefined };
 }
 
-/** Records that a granted job's container exists and is about to run. */
+function sameKey(a: JobKey | undefined, b: JobKey | undefined): boolean {
+  return a?.id === b?.id && a?.seq === b?.seq;
+}
+
+/**
+ * Records that a granted job's container exists and is about to run. Undefined (and no change)
+ * when the job is no longer in the ledger as `key`, or was never granted.
+ */
 export function markRunning(
   state: LedgerState,
-  id: string,
+  key: JobKey,
   container: { id: string; name: string },
   now: Date,
 ): Transition<JobEntry | undefined> {
-  const job = state.jobs.find((entry) => entry.id === id);
+  const job = state.jobs.find((entry) => isJob(entry, key));
   if (!job || job.state === 'queued') return { state, result: undefined };
   const running: JobEntry = { ...job, state: 'running', container, startedAt: now.toISOString() };
   return {
-    state: { ...state, jobs: state.jobs.map((entry) => (entry.id === id ? running : entry)) },
+    state: { ...state, jobs: state.jobs.map((entry) => (entry === job ? running : entry)) },
     result: running,
   };
 }
 
 /**
  * Removes a job that ended, writes its history line, and grants what its resources now allow.
- * A job already gone (killed, reaped) changes nothing.
+ * A job already gone (killed, reaped), or whose id now belongs to another submission, changes
+ * nothing.
  */
 export function finish(
   state: LedgerState,
-  id: string,
+  key: JobKey,
   outcome: JobOutcome,
   policy: HostPolicy,
   now: Date,
 ): Transition<boolean> {
   // A job stopped by `rp kill` ended because of it, whatever its exit code.
-  const killed = state.jobs.find((job) => job.id === id)?.killedBy !== undefined;
-  const removed = removeJob(state, id, killed ? { ...outcome, ending: 'killed' } : outcome);
+  const killed = state.jobs.find((job) => isJob(job, key))?.killedBy !== undefined;
+  const removed = removeJob(state, key, killed ? { ...outcome, ending: 'killed' } : outcome);
   if (!removed.record) return { state, result: false };
   const scheduled = schedule(removed.state, policy, now);
-  return {
-    state: scheduled.state,
-    result: true,
-    history: [removed.record, ...(scheduled.history ?? [])],
-  };
+  return { state: scheduled.state, result: true, history: [removed.record] };
 }

@@ -13,17 +13,19 @@
  *    what is free of what it needs. Later jobs may start only on what is left after that (EASY
  *    backfilling), so a stream of small jobs cannot keep a big one waiting forever: whatever is
  *    freed goes to the head until it fits.
- * 4. Starvation guard: the order above can still change between plans (a user's share falls when
- *    their job ends), and the head can change with it. A job that has waited longer than
- *    `starvationGuardMs` is therefore moved to the front (the oldest such job only), where it
- *    stays until it is granted.
+ * 4. The head sticks: the head is recorded in the ledger (`state.head`) and is considered first in
+ *    every later plan, whatever the fair order does meanwhile (a user's share falls when their job
+ *    ends), until it is granted or leaves the queue. Only a head that its own user's limit now
+ *    holds back, or that the config can no longer serve, loses its place.
+ *    Starvation guard: after the head, a job that has waited longer than `starvationGuardMs` is
+ *    moved to the front (the oldest such job only), where it stays until it is granted.
  * 5. User limits: a job that would take its user over their limit waits (it fits once the user's
  *    other jobs end) and keeps the headroom it still needs from the user's later jobs, so a
  *    user's own stream of small jobs cannot starve their big one either.
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
 import { isUserAllowed, limitFor } from './host-config.js';
-import type { Grant, JobEntry, LedgerState, ResourceRequest } from './ledger-state.js';
+import type { Grant, JobEntry, JobKey, LedgerState, ResourceRequest } from './ledger-state.js';
 import type { ResourceKind } from './units.js';
 import { formatAmount, formatMemory, RESOURCE_KINDS } from './units.js';
 
@@ -121,29 +123,23 @@ export interface PlannedGrant {
   grant: Grant;
 }
 
-/** A queued job that can no longer ever be granted (the config changed since it was queued). */
-export interface UnservableJob {
-  jobId: string;
-  seq: number;
-  user: string;
-  refusal: AdmissionRefusal;
-  reason: string;
-}
-
 export interface Plan {
   /** Jobs to move from queued to granted now, in the order they were decided. */
   grants: PlannedGrant[];
   /** When they were granted (`now`), for the jobs' `grantedAt`. */
   grantedAt: string;
   /** The job at the head of the queue, which holds a reservation; undefined when none waits. */
-  head: { jobId: string; seq: number } | undefined;
-  /** Queued jobs the store should end with the given reason; they are never granted. */
-  unservable: UnservableJob[];
+  head: JobKey | undefined;
 }
 
 /**
  * Decides which queued jobs start now and with which GPUs, cores and memory. Jobs that are granted
  * or running keep their grants. `now` decides which jobs the starvation guard protects.
+ *
+ * A queued job that the config no longer allows (an admin lowered a limit or removed a GPU) is
+ * neither granted nor removed: it stays queued, and describeQueue says why. Only its owner, root,
+ * or the admission check at submit time removes a job, never another process's plan (Slurm keeps
+ * such jobs pending with a reason in the same way).
  */
 export function plan(
   state: LedgerState,
@@ -154,26 +150,16 @@ export function plan(
 ): Plan {
   const result = walkQueue(state, capacity, limits, now, policy);
   const grants: PlannedGrant[] = [];
-  const unservable: UnservableJob[] = [];
   for (const outcome of result.outcomes) {
     const { job } = outcome;
     if (outcome.kind === 'granted') {
       grants.push({ jobId: job.id, seq: job.seq, user: job.user, grant: outcome.grant });
-    } else if (outcome.kind === 'unservable') {
-      unservable.push({
-        jobId: job.id,
-        seq: job.seq,
-        user: job.user,
-        refusal: outcome.refusal,
-        reason: outcome.reason,
-      });
     }
   }
   return {
     grants,
     grantedAt: now.toISOString(),
-    head: result.head === undefined ? undefined : { jobId: result.head.id, seq: result.head.seq },
-    unservable,
+    head: result.head === undefined ? undefined : { id: result.head.id, seq: result.head.seq },
   };
 }
 
@@ -330,9 +316,17 @@ function walkQueue(
   let headReserved: Amounts = NOTHING;
   const userReserved = new Map<string, UserReservation>();
   const guard = { done: false };
+  // The recorded head goes first, before the guard and the fair order (rule 4).
+  let sticky = pending.find(
+    (job) => state.head !== undefined && job.id === state.head.id && job.seq === state.head.seq,
+  );
 
   while (pending.length > 0) {
-    const { job, guarded } = nextJob(pending, held, total, now, policy, guard);
+    const { job, guarded } =
+      sticky !== undefined
+        ? { job: sticky, guarded: false }
+        : nextJob(pending, held, total, now, policy, guard);
+    sticky = undefined;
     pending.splice(pending.indexOf(job), 1);
     const need = job.request;
     const have = held.get(job.user) ?? NOTHING;

@@ -14,10 +14,12 @@ import type {
   ContainerIO,
   ContainerRef,
   ContainerState,
+  EngineInfo,
   ImageBuildOptions,
+  QueueContainer,
 } from './engine.js';
 import { toCreateOptions, type JobContainerSpec } from './job-container.js';
-import { JOB_LABELS, jobFromLabels } from './labels.js';
+import { JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
 
 const debug = createDebug('rp:docker');
 
@@ -260,15 +262,7 @@ export class DockerodeEngine implements ContainerEngine {
   }
 
   async listJobContainers(rpHome: string): Promise<JobEntry[]> {
-    let containers: Docker.ContainerInfo[];
-    try {
-      containers = await this.docker.listContainers({
-        all: true,
-        filters: JSON.stringify({ label: [JOB_LABELS.job, `${JOB_LABELS.home}=${rpHome}`] }),
-      });
-    } catch (error) {
-      throw engineUnreachable(error);
-    }
+    const containers = await this.listLabelled(rpHome);
     const jobs: JobEntry[] = [];
     for (const container of containers) {
       if (
@@ -282,6 +276,39 @@ export class DockerodeEngine implements ContainerEngine {
       if (job) jobs.push(job);
     }
     return jobs;
+  }
+
+  async listQueueContainers(rpHome: string): Promise<QueueContainer[]> {
+    const containers = await this.listLabelled(rpHome);
+    const listed: QueueContainer[] = [];
+    for (const container of containers) {
+      const job = jobKeyFromLabels(container.Labels);
+      if (!job) continue;
+      const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
+      listed.push({ id: container.Id, name, state: container.State, job });
+    }
+    return listed;
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    try {
+      const info = (await this.docker.info()) as { ID?: string; Name?: string };
+      return { id: info.ID ?? '', name: info.Name ?? '' };
+    } catch (error) {
+      throw engineUnreachable(error);
+    }
+  }
+
+  /** Every container, in any state, of a job of the queue at `rpHome` (by its labels). */
+  private async listLabelled(rpHome: string): Promise<Docker.ContainerInfo[]> {
+    try {
+      return await this.docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [JOB_LABELS.job, `${JOB_LABELS.home}=${rpHome}`] }),
+      });
+    } catch (error) {
+      throw engineUnreachable(error);
+    }
   }
 }
 

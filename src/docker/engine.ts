@@ -52,6 +52,30 @@ export interface ContainerEngine {
   inspectContainer(id: string): Promise<ContainerState | undefined>;
   /** The jobs of the containers of the queue at `rpHome` that still exist, from their labels. */
   listJobContainers(rpHome: string): Promise<JobEntry[]>;
+  /**
+   * Every job container of the queue at `rpHome` in any state (created, running, exited, ...),
+   * with the job its labels name: what the reaper checks for leftovers.
+   */
+  listQueueContainers(rpHome: string): Promise<QueueContainer[]>;
+  /** Which engine this is (`docker info`), so a ledger is only ever used with one engine. */
+  engineInfo(): Promise<EngineInfo>;
+}
+
+/** A job container as Docker lists it. */
+export interface QueueContainer {
+  id: string;
+  name: string;
+  /** Docker's state: created, running, paused, restarting, removing, exited or dead. */
+  state: string;
+  /** From the rp.job and rp.seq labels; seq is undefined when the label is missing or bad. */
+  job: { id: string; seq: number | undefined };
+}
+
+export interface EngineInfo {
+  /** The engine's own id (`docker info` ID); empty when the engine does not report one. */
+  id: string;
+  /** The host name the engine reports (`docker info` Name), for messages. */
+  name: string;
 }
 
 export interface ContainerRef {

@@ -4,7 +4,7 @@
  */
 import type { ContainerCreateOptions } from 'dockerode';
 import type { Grant, JobEntry } from '../core/ledger-state.js';
-import { jobName } from '../core/naming.js';
+import { jobContainerName } from '../core/naming.js';
 import { jobLabels } from './labels.js';
 
 export interface Mount {
@@ -17,10 +17,23 @@ export interface JobContainerSpec {
   rpHome: string;
   job: JobEntry;
   grant: Grant;
+  /**
+   * The granted GPUs as the NVIDIA runtime names them: UUIDs where known, else indices (see
+   * gpuDeviceIds in src/core/gpu-devices.ts). Empty: the job sees no GPU at all. Absent: the
+   * grant's indices.
+   */
+  gpuDevices?: readonly string[];
+  /**
+   * A few random characters that make the container's name unique to this job, so a container
+   * left over from an earlier job with the same reused id never blocks this one.
+   */
+  nameSuffix?: string;
   image: string;
   /** The argument vector run after the image's entrypoint (which sources the bashhook). */
   command: string[];
   user: { uid: number; gid: number };
+  /** The user's supplementary group ids, so group-readable data mounted from paths.json reads. */
+  groups?: readonly number[];
   workingDir: string;
   mounts: readonly Mount[];
   shmBytes: number;
@@ -32,14 +45,22 @@ export interface JobContainerSpec {
 export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions {
   const { grant } = spec;
   const memoryBytes = grant.memoryMb * 1024 * 1024;
+  const devices = [...(spec.gpuDevices ?? grant.gpus.map(String))];
+  const env = {
+    ...spec.env,
+    // The NVIDIA runtime reads this variable, and CUDA base images set it to "all": with Docker's
+    // default-runtime nvidia a job without a device request would otherwise see every GPU. "void"
+    // hides them all; a GPU job is told exactly its own, by UUID, as its device request says.
+    NVIDIA_VISIBLE_DEVICES: devices.length > 0 ? devices.join(',') : 'void',
+  };
   return {
-    name: jobName(spec.job.id),
+    name: jobContainerName(spec.job, spec.nameSuffix ?? ''),
     Image: spec.image,
     Cmd: spec.command,
     User: `${spec.user.uid}:${spec.user.gid}`,
     WorkingDir: spec.workingDir,
     Labels: jobLabels(spec.job, grant, spec.rpHome),
-    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     Tty: spec.interactive,
     OpenStdin: spec.interactive,
     StdinOnce: spec.interactive,
@@ -55,10 +76,15 @@ export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions 
       // Equal to Memory: no swap on top of the limit.
       MemorySwap: memoryBytes,
       ShmSize: spec.shmBytes,
+      // By UUID where known: a GPU falling off the bus renumbers the others, and an index would
+      // then name someone else's card.
       DeviceRequests:
-        grant.gpus.length > 0
-          ? [{ Driver: 'nvidia', DeviceIDs: grant.gpus.map(String), Capabilities: [['gpu']] }]
+        devices.length > 0
+          ? [{ Driver: 'nvidia', DeviceIDs: devices, Capabilities: [['gpu']] }]
           : [],
+      // `User` gives the container only the primary gid; with the user's other host groups too,
+      // a group-readable dataset is as readable in the job as it is on the host.
+      GroupAdd: (spec.groups ?? []).filter((gid) => gid !== spec.user.gid).map(String),
       // docker-init reaps zombies and forwards signals to the job.
       Init: true,
       AutoRemove: false,

@@ -51,6 +51,19 @@ export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<s
   };
 }
 
+/**
+ * The job a container belongs to, from its rp.job and rp.seq labels; undefined without rp.job.
+ * `seq` is undefined when its label is missing or not a whole number.
+ */
+export function jobKeyFromLabels(
+  labels: Record<string, string>,
+): { id: string; seq: number | undefined } | undefined {
+  const id = labels[JOB_LABELS.job];
+  if (!id) return undefined;
+  const seq = Number(labels[JOB_LABELS.seq] ?? Number.NaN);
+  return { id, seq: Number.isInteger(seq) ? seq : undefined };
+}
+
 function ids(text: string | undefined): number[] {
   if (!text) return [];
   return text.split(',').map(Number).filter(Number.isInteger);

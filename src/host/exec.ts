@@ -10,6 +10,8 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Killed at ExecOptions.timeoutMs. */
+  timedOut?: boolean;
 }
 
 export interface ExecOptions {
@@ -49,6 +51,7 @@ export async function runProgram(
     exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
     stdout: result.stdout,
     stderr: result.stderr,
+    timedOut: result.timedOut,
   };
 }
 

@@ -8,6 +8,18 @@ export interface HostUser {
 }
 
 /**
+ * The supplementary group ids of this process, sorted and without duplicates. rp runs as the
+ * user, so these are exactly the groups the user can read files through on the host right now;
+ * a job given the same groups reads the same group-readable data and no more. Asking the group
+ * database instead (`id -G NAME`, /etc/group) would also hand out a group granted after the user
+ * logged in, and costs a child process or a file parse for what the kernel already knows.
+ */
+export function supplementaryGroups(): number[] {
+  const groups = process.getgroups?.() ?? [];
+  return [...new Set(groups)].sort((a, b) => a - b);
+}
+
+/**
  * The invoking user. os.userInfo() throws when the uid has no passwd entry (common inside
  * containers); the user then gets a name from $USER or their uid.
  */

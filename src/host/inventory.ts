@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, availableParallelism, totalmem } from 'node:os';
 import createDebug from 'debug';
 import type { GpuInfo, HostInventory } from '../core/host-config.js';
+import type { GpuDetection } from '../core/stored-inventory.js';
 import { ProgramNotFoundError, runProgram, type ExecResult } from './exec.js';
 
 const debug = createDebug('rp:host');
@@ -38,6 +39,16 @@ export interface GpuDetectOptions {
  * answer within the timeout.
  */
 export async function detectGpus(options: GpuDetectOptions = {}): Promise<GpuInfo[]> {
+  const detection = await probeGpus(options);
+  return detection.kind === 'ok' ? detection.gpus : [];
+}
+
+/**
+ * Asks nvidia-smi, telling an answer apart from no answer: a missing nvidia-smi is `absent`, while
+ * a timeout or a failing nvidia-smi says nothing about the GPUs (`failed`), so that the stored
+ * inventory is never shrunk by a driver that was slow to answer.
+ */
+export async function probeGpus(options: GpuDetectOptions = {}): Promise<GpuDetection> {
   const program = options.nvidiaSmi ?? 'nvidia-smi';
   const timeoutMs = options.timeoutMs ?? DEFAULT_GPU_TIMEOUT_MS;
   const run = options.run ?? runProgram;
@@ -51,24 +62,34 @@ export async function detectGpus(options: GpuDetectOptions = {}): Promise<GpuInf
   });
   try {
     const result = await Promise.race([run(program, NVIDIA_SMI_ARGS, { timeoutMs }), deadline]);
-    if (result === 'timeout') {
-      debug('%s did not answer within %d ms: no GPUs', program, timeoutMs);
-      return [];
+    if (result === 'timeout' || result.timedOut === true) {
+      debug('%s did not answer within %d ms', program, timeoutMs);
+      return { kind: 'failed', reason: `${program} did not answer within ${timeoutMs / 1000} s` };
     }
     if (result.exitCode !== 0) {
-      debug('%s exited with %d: no GPUs (%s)', program, result.exitCode, result.stderr.trim());
-      return [];
+      debug('%s exited with %d (%s)', program, result.exitCode, result.stderr.trim());
+      return {
+        kind: 'failed',
+        reason: `${program} exited with ${result.exitCode}: ${firstLine(result.stderr)}`,
+      };
     }
     const gpus = parseNvidiaSmiCsv(result.stdout);
     debug('detected %d GPU(s)', gpus.length);
-    return gpus;
+    return { kind: 'ok', gpus };
   } catch (error) {
-    if (error instanceof ProgramNotFoundError) debug('%s is not installed: no GPUs', program);
-    else debug('running %s failed: %s', program, (error as Error).message);
-    return [];
+    if (error instanceof ProgramNotFoundError) {
+      debug('%s is not installed', program);
+      return { kind: 'absent' };
+    }
+    debug('running %s failed: %s', program, (error as Error).message);
+    return { kind: 'failed', reason: `${program} could not run: ${(error as Error).message}` };
   } finally {
     clearTimeout(timer);
   }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
 }
 
 /**

@@ -1,14 +1,18 @@
 /**
- * The files rp keeps in its host directory (`rpHome`, /var/lib/rp unless configured otherwise).
- * Every rp process on the host, whoever runs it, uses these same paths.
+ * The files of the host's queue. They live in `queue/` under the host directory (`rpHome`,
+ * /var/lib/rp unless configured otherwise): every rp user of the host writes there, while the
+ * host directory itself, with the admin's config.json, is writable by root only. Every rp process
+ * on the host, whoever runs it, uses these same paths.
  */
 import { join, resolve } from 'node:path';
 
+/** The group-writable folder under the host directory that holds the queue's files. */
+export const QUEUE_DIR = 'queue';
 export const LEDGER_FILE = 'ledger.json';
 export const HISTORY_FILE = 'history.jsonl';
 
 export interface LedgerPaths {
-  /** The host directory itself; watched for changes (see watch.ts). */
+  /** The queue folder (`<rpHome>/queue`); watched for changes (see watch.ts). */
   dir: string;
   /** The ledger: live jobs only, replaced as a whole by every write. */
   ledger: string;
@@ -19,7 +23,7 @@ export interface LedgerPaths {
 }
 
 export function ledgerPaths(rpHome: string): LedgerPaths {
-  const dir = resolve(rpHome);
+  const dir = join(resolve(rpHome), QUEUE_DIR);
   const ledger = join(dir, LEDGER_FILE);
   return { dir, ledger, history: join(dir, HISTORY_FILE), lock: `${ledger}.lock` };
 }

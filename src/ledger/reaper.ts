@@ -12,7 +12,19 @@
  * The slow checks (/proc, Docker) run without the lock: a snapshot is read, checked, and the
  * removal transaction then re-checks that each entry is still exactly the one that was judged, so
  * an entry that moved on meanwhile (or was already reaped by another process) is left alone.
+ *
+ * Containers: every job container rp created is removed once its job is over, even when the
+ * supervisor that should have removed it died (SIGKILL, OOM killer, reboot), died between creating
+ * and starting it, or failed on the way out (a release that threw, a Docker hiccup). After the
+ * entries, the reaper lists the queue's containers and removes the created or exited ones whose
+ * job is not live (planContainerRemoval). Listing asks Docker, which `rp ps` otherwise never does,
+ * so it only happens when this pass reaped an entry (whose container may be left) or when the
+ * last listing on this host is more than CONTAINER_SWEEP_INTERVAL_MS old (a stamp file in the host
+ * directory says when): leftovers of jobs that left the ledger cleanly are found within a minute
+ * of the next rp command, and a listing costs one Docker call a minute at most.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import createDebug from 'debug';
 import {
   toHistoryRecord,
@@ -21,6 +33,8 @@ import {
   type ProcessRef,
 } from '../core/ledger-state.js';
 import type { Clock } from '../host/clock.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { EngineMismatchError } from './engine-id.js';
 import type { LedgerDecision, LedgerStore } from './store.js';
 
 const debug = createDebug('rp:ledger');
@@ -73,6 +87,75 @@ export function planReap(
   };
 }
 
+/** How long after the last listing of the queue's containers the next one is due anyway. */
+export const CONTAINER_SWEEP_INTERVAL_MS = 60_000;
+/** In the host directory: the time of the last listing (ISO text), shared by every rp process. */
+export const CONTAINER_SWEEP_STAMP = 'containers-swept';
+
+/** A job container as the engine lists it (src/docker's QueueContainer). */
+export interface JobContainer {
+  id: string;
+  name: string;
+  /** Docker's state: created, running, paused, restarting, removing, exited or dead. */
+  state: string;
+  /** From its labels; seq is undefined when the label is missing. */
+  job: { id: string; seq: number | undefined };
+}
+
+/** States of a container that holds nothing: never started, or ended. */
+const LEFTOVER_STATES: ReadonlySet<string> = new Set(['created', 'exited', 'dead']);
+
+/** Pure: the ledger entries a container belongs to (same id and seq: ids are reused). */
+export function ownersOf(state: LedgerState, container: JobContainer): JobEntry[] {
+  const { id, seq } = container.job;
+  // Without a seq label, any entry with the id may own it: keeping a leftover is the safe error.
+  return state.jobs.filter((job) => job.id === id && (seq === undefined || job.seq === seq));
+}
+
+/**
+ * Pure: the containers to remove. Only created (never started), exited or dead ones, and only when
+ * their job is not live: it has left the ledger, or its supervisor is dead. Running containers are
+ * never chosen (an orphan's keeps its GPUs until it exits), and neither is the created container
+ * of a live job: a granted job's supervisor creates it before marking the job running.
+ *
+ * `state` must have been read after `containers` were listed: a job submitted after an earlier
+ * read may already have a created container, and must be found in the ledger, live.
+ */
+export function planContainerRemoval(
+  state: LedgerState,
+  containers: readonly JobContainer[],
+  supervisorAlive: (job: JobEntry) => boolean,
+): JobContainer[] {
+  return containers.filter(
+    (container) =>
+      LEFTOVER_STATES.has(container.state) &&
+      ownersOf(state, container).every((job) => !supervisorAlive(job)),
+  );
+}
+
+/**
+ * Pure: whether to list the queue's containers now: after reaping an entry (its container may be
+ * left), when no listing is on record (or its stamp is unreadable or in the future), or when the
+ * last one is CONTAINER_SWEEP_INTERVAL_MS old.
+ */
+export function containerSweepDue(
+  reapedAny: boolean,
+  lastSweep: Date | undefined,
+  now: Date,
+): boolean {
+  if (reapedAny || lastSweep === undefined) return true;
+  const age = now.getTime() - lastSweep.getTime();
+  return Number.isNaN(age) || age < 0 || age >= CONTAINER_SWEEP_INTERVAL_MS;
+}
+
+/** What the reaper may do with the queue's containers. */
+export interface ContainerSweep {
+  /** This queue's job containers in every state. Called without the ledger lock held. */
+  list: () => Promise<JobContainer[]>;
+  /** Removes a container; an absent one is fine. */
+  remove: (containerId: string) => Promise<void>;
+}
+
 export interface ReapDeps {
   isProcessAlive: (ref: ProcessRef) => Promise<boolean>;
   /** Whether the container still runs. Called without the ledger lock held. */
@@ -80,6 +163,8 @@ export interface ReapDeps {
   clock: Clock;
   /** Where to report a container check that failed. Default: debug output only. */
   warn?: (line: string) => void;
+  /** Also remove leftover containers (see the top of this file). Without it, entries only. */
+  containers?: ContainerSweep;
 }
 
 export interface ReapReport {
@@ -89,6 +174,8 @@ export interface ReapReport {
   orphansRunning: JobEntry[];
   /** Orphans whose container could not be checked (Docker failed); kept, to be checked again. */
   unchecked: JobEntry[];
+  /** Leftover containers this call removed (absent when it did not list them). */
+  removedContainers?: JobContainer[];
 }
 
 /** Removes the entries of dead jobs from the ledger (see the top of this file). */
@@ -105,6 +192,8 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
       try {
         verdict = classifyOrphan(await deps.containerIsRunning(job.container.id));
       } catch (error) {
+        // This process reaches another engine than the ledger's: it sees none of its containers.
+        if (error instanceof EngineMismatchError) throw error;
         // Keep the job: releasing the GPUs of a container that may still run is the worse mistake.
         const line = `could not check the container of job ${job.id}: ${(error as Error).message}`;
         (deps.warn ?? debug)(line);
@@ -116,9 +205,81 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
     if (verdict === 'reap') victims.push(job);
   }
 
-  if (victims.length === 0) return { reaped: [], orphansRunning, unchecked };
-  const endedAt = deps.clock.now().toISOString();
-  const reaped = await store.transact((state) => planReap(state, victims, endedAt));
-  if (reaped.length > 0) debug('reaped %s', reaped.map((job) => job.id).join(', '));
-  return { reaped, orphansRunning, unchecked };
+  let reaped: JobEntry[] = [];
+  if (victims.length > 0) {
+    const endedAt = deps.clock.now().toISOString();
+    reaped = await store.transact((state) => planReap(state, victims, endedAt));
+    if (reaped.length > 0) debug('reaped %s', reaped.map((job) => job.id).join(', '));
+  }
+  if (!deps.containers) return { reaped, orphansRunning, unchecked };
+  const removedContainers = await removeLeftoverContainers(store, deps, deps.containers, reaped);
+  return removedContainers === undefined
+    ? { reaped, orphansRunning, unchecked }
+    : { reaped, orphansRunning, unchecked, removedContainers };
+}
+
+/**
+ * Lists the queue's containers when a listing is due and removes the leftovers. Returns what it
+ * removed, or undefined when it did not list (not due, or Docker failed: the next pass retries).
+ */
+async function removeLeftoverContainers(
+  store: LedgerStore,
+  deps: ReapDeps,
+  sweep: ContainerSweep,
+  reaped: readonly JobEntry[],
+): Promise<JobContainer[] | undefined> {
+  const stamp = join(store.paths.dir, CONTAINER_SWEEP_STAMP);
+  const now = deps.clock.now();
+  if (!containerSweepDue(reaped.length > 0, await readSweepStamp(stamp), now)) return undefined;
+  const warn = deps.warn ?? debug;
+  let containers: JobContainer[];
+  try {
+    debug('listing the queue containers');
+    containers = await sweep.list();
+  } catch (error) {
+    if (error instanceof EngineMismatchError) throw error;
+    warn(`could not list the job containers: ${(error as Error).message}`);
+    return undefined;
+  }
+  // Read after listing (see planContainerRemoval), and ask /proc only about the candidates' jobs.
+  const state = await store.read();
+  const candidates = containers.filter((container) => LEFTOVER_STATES.has(container.state));
+  const owners = [...new Set(candidates.flatMap((container) => ownersOf(state, container)))];
+  const alive = await Promise.all(owners.map((job) => deps.isProcessAlive(job.supervisor)));
+  const live = new Set(owners.filter((_job, index) => alive[index] ?? true));
+  const doomed = planContainerRemoval(state, candidates, (job) => live.has(job));
+
+  const removed: JobContainer[] = [];
+  for (const container of doomed) {
+    try {
+      debug('removing %s (%s) of job %s', container.name, container.state, container.job.id);
+      await sweep.remove(container.id);
+      removed.push(container);
+    } catch (error) {
+      warn(`could not remove container ${container.name}: ${(error as Error).message}`);
+    }
+  }
+  await writeSweepStamp(stamp, now);
+  return removed;
+}
+
+/** When the queue's containers were last listed; undefined when unknown. */
+async function readSweepStamp(path: string): Promise<Date | undefined> {
+  try {
+    const at = new Date((await readFile(path, 'utf8')).trim());
+    return Number.isNaN(at.getTime()) ? undefined : at;
+  } catch {
+    // Missing, or not readable by this user: list, which is only slower.
+    return undefined;
+  }
+}
+
+/** Best effort: a stamp that cannot be written only means another listing sooner. */
+async function writeSweepStamp(path: string, at: Date): Promise<void> {
+  try {
+    // Replaced by rename, which needs write access to the directory only, like the ledger.
+    await writeFileAtomic(path, `${at.toISOString()}\n`, { mode: 0o664 });
+  } catch (error) {
+    debug('could not write %s: %s', path, (error as Error).message);
+  }
 }

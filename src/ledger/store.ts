@@ -57,6 +57,9 @@ export interface LedgerDecision<T> {
 /** Pure and synchronous: it runs while the host-wide lock is held. */
 export type Decide<T> = (state: LedgerState) => LedgerDecision<T>;
 
+/** A decision that also needs what `prepare` read under the same lock (the host's config). */
+export type DecideWith<C, T> = (state: LedgerState, context: C) => LedgerDecision<T>;
+
 export interface OpenLedgerOptions {
   /** The host directory; created if missing. */
   rpHome: string;
@@ -83,6 +86,11 @@ export interface LedgerStore {
   read(): Promise<LedgerState>;
   /** One locked read → decide → write. Resolves to the decision's result once it is on disk. */
   transact<T>(decide: Decide<T>): Promise<T>;
+  /**
+   * A transaction whose decision also needs `prepare`'s answer, read while the lock is held, so
+   * that every process decides on the same version of what `prepare` reads.
+   */
+  transactWith<C, T>(prepare: () => Promise<C>, decide: DecideWith<C, T>): Promise<T>;
   /** The ledger's current version, for waitForChange's `since`. Take it before reading. */
   changeToken(): Promise<string>;
   /** Resolves when the ledger changes (or on timeout/abort); see watch.ts. */
@@ -207,11 +215,14 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
     throw keepsBreaking();
   }
 
-  async function transactOnce<T>(decide: Decide<T>): Promise<Attempt<T>> {
+  async function transactOnce<C, T>(
+    prepare: () => Promise<C>,
+    decide: DecideWith<C, T>,
+  ): Promise<Attempt<T>> {
     return withFileLock(lockOptions, async (lock) => {
       const loaded = await load();
       if (loaded.kind !== 'ok') return { kind: 'unreadable', loaded };
-      const decision = decide(loaded.state);
+      const decision = decide(loaded.state, await prepare());
       const history = decision.history ?? [];
       if (decision.state === loaded.state) {
         if (history.length > 0) {
@@ -233,13 +244,16 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
     });
   }
 
-  async function transact<T>(decide: Decide<T>): Promise<T> {
+  async function transactWith<C, T>(
+    prepare: () => Promise<C>,
+    decide: DecideWith<C, T>,
+  ): Promise<T> {
     let lockLost = 0;
     let rebuilds = 0;
     for (;;) {
       let outcome: Attempt<T>;
       try {
-        outcome = await transactOnce(decide);
+        outcome = await transactOnce(prepare, decide);
       } catch (error) {
         if (error instanceof LedgerLockLostError && lockLost < LOCK_LOST_RETRIES) {
           lockLost += 1;
@@ -264,7 +278,12 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
   return {
     paths,
     read,
-    transact,
+    transact: (decide) =>
+      transactWith(
+        async () => undefined,
+        (state) => decide(state),
+      ),
+    transactWith,
     changeToken: () => fileChangeToken(paths.ledger),
     waitForChange: (waitOptions) => waitForFileChange(paths.ledger, waitOptions),
   };

@@ -17,7 +17,9 @@ import type { BuildUpdate } from '../docker/build-events.js';
 import { fingerprintContext, packContext, readIgnoreRules } from '../docker/build-context.js';
 import type { ContainerEngine } from '../docker/engine.js';
 import { IMAGE_LABELS } from '../docker/labels.js';
+import type { LedgerState } from '../core/ledger-state.js';
 import type { HostUser } from '../host/identity.js';
+import { readLedgerSnapshot } from '../ledger/snapshot.js';
 import { readProjectFile, type Project } from './project.js';
 
 const debug = createDebug('rp:build');
@@ -36,6 +38,11 @@ export interface BuildOptions {
   user: HostUser;
   engine: ContainerEngine;
   reporter: BuildReporter;
+  /**
+   * Images that jobs in the host's queue will still run (see imagesInQueue); older images of the
+   * project are removed only when not among them. Undefined answer: unknown, so none is removed.
+   */
+  imagesInUse: () => Promise<ReadonlySet<string> | undefined>;
 }
 
 export interface BuildResult {
@@ -101,19 +108,25 @@ export async function buildProjectImage(options: BuildOptions): Promise<BuildRes
     throw error;
   }
   await reporter.finished(reference, true);
-  await removeOlderImages(engine, project, reference);
+  await removeOlderImages(engine, project, reference, await options.imagesInUse());
   return { reference, user, built: true };
 }
 
 /**
  * Each change of the project's image inputs makes a new image; the older ones of the same project
- * folder are removed so they do not pile up. An image still used by a container stays.
+ * folder are removed so they do not pile up. An image that a queued or granted job will run stays
+ * (the ledger records each job's image), and so does one still used by a container.
  */
 async function removeOlderImages(
   engine: ContainerEngine,
   project: Project,
   keep: string,
+  inUse: ReadonlySet<string> | undefined,
 ): Promise<void> {
+  if (inUse === undefined) {
+    debug('the queue could not be read: older images are kept');
+    return;
+  }
   const repository = project.info.tag;
   const images = await engine.listImages({
     [IMAGE_LABELS.repository]: repository,
@@ -121,6 +134,10 @@ async function removeOlderImages(
   });
   for (const image of images) {
     if (image === keep || !image.startsWith(`${repository}:`)) continue;
+    if (inUse.has(image)) {
+      debug('kept older image %s: a job in the queue runs it', image);
+      continue;
+    }
     try {
       await engine.removeImage(image);
       debug('removed older image %s', image);
@@ -128,4 +145,15 @@ async function removeOlderImages(
       debug('kept older image %s: %s', image, (error as Error).message);
     }
   }
+}
+
+/** The images the jobs of a ledger run, for imagesInUse. */
+export function imagesOfJobs(state: LedgerState): Set<string> {
+  return new Set(state.jobs.flatMap((job) => (job.image === undefined ? [] : [job.image])));
+}
+
+/** The images the jobs in the queue at `rpHome` run; undefined when the ledger cannot be read. */
+export async function imagesInQueue(rpHome: string): Promise<Set<string> | undefined> {
+  const state = await readLedgerSnapshot(rpHome);
+  return state === undefined ? undefined : imagesOfJobs(state);
 }

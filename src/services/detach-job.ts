@@ -4,8 +4,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { NoCapacityError, RpError, ExitCode } from '../core/errors.js';
-import type { JobEntry } from '../core/ledger-state.js';
+import { ExitCode, NoCapacityError, RpError, UsageError } from '../core/errors.js';
+import { isJob, type JobEntry, type JobKey } from '../core/ledger-state.js';
 import { finish } from '../core/queue-transitions.js';
 import { spawnDetached } from '../host/exec.js';
 import { logFilePath } from './job-spec.js';
@@ -17,7 +17,7 @@ const ADOPTION_TIMEOUT_MS = 30_000;
 export interface DetachOptions {
   outfileName?: string;
   noWait: boolean;
-  /** The command line that runs the supervisor; `--adopt <id>` is appended. */
+  /** The command line that runs the supervisor; `--adopt <id>:<seq>` is appended. */
   supervisorCommand: { program: string; args: string[] };
 }
 
@@ -39,7 +39,7 @@ export async function detachJob(
   const job = await submitJob(session, prepared, request.user, logFile);
 
   if (options.noWait && job.state === 'queued') {
-    await cancel(request, job.id);
+    await cancel(request, job);
     throw new NoCapacityError(`job ${job.id} cannot start now and --no-wait was given`, {
       hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
     });
@@ -47,17 +47,17 @@ export async function detachJob(
 
   const supervisor = spawnDetached(
     options.supervisorCommand.program,
-    [...options.supervisorCommand.args, '--adopt', job.id],
+    [...options.supervisorCommand.args, '--adopt', `${job.id}:${job.seq}`],
     { cwd: request.cwd, outputFile: logFile },
   );
-  await waitForAdoption(request, job.id, supervisor);
+  await waitForAdoption(request, job, supervisor);
   return { job, logFile, supervisorPid: supervisor.pid };
 }
 
 /** Waits until the supervisor has made the job its own, or fails if it died first. */
 async function waitForAdoption(
   request: JobRequestOptions,
-  jobId: string,
+  key: JobKey,
   supervisor: { pid: number; exited: Promise<number | null> },
 ): Promise<void> {
   const { store } = request.session;
@@ -68,26 +68,35 @@ async function waitForAdoption(
   const deadline = Date.now() + ADOPTION_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const since = await store.changeToken();
-    const job = (await store.read()).jobs.find((entry) => entry.id === jobId);
+    const job = (await store.read()).jobs.find((entry) => isJob(entry, key));
     // Adopted, or already over (a very short job): either way the supervisor has it.
     if (!job || job.supervisor.pid === supervisor.pid) return;
     if (exitCode !== undefined) break;
     await store.waitForChange({ since, timeoutMs: 250 });
   }
-  await cancel(request, jobId);
+  await cancel(request, key);
   throw new RpError(
     exitCode === undefined
-      ? `the background supervisor of job ${jobId} did not start within ${ADOPTION_TIMEOUT_MS / 1000} s`
-      : `the background supervisor of job ${jobId} exited (${exitCode}) before taking the job over`,
+      ? `the background supervisor of job ${key.id} did not start within ${ADOPTION_TIMEOUT_MS / 1000} s`
+      : `the background supervisor of job ${key.id} exited (${exitCode}) before taking the job over`,
     ExitCode.bug,
     { hint: 'its log file may say why' },
   );
 }
 
-async function cancel(request: JobRequestOptions, jobId: string): Promise<void> {
+async function cancel(request: JobRequestOptions, job: JobKey): Promise<void> {
   const { session } = request;
   const now = session.clock.now();
-  await session.store.transact((state) =>
-    finish(state, jobId, { ending: 'cancelled', endedAt: now.toISOString() }, session.policy, now),
+  await session.transact((state, policy) =>
+    finish(state, job, { ending: 'cancelled', endedAt: now.toISOString() }, policy, now),
   );
+}
+
+/** The job named by the hidden `--adopt ID:SEQ` of the background supervisor. */
+export function parseAdoptKey(text: string): JobKey {
+  const match = /^([1-9][0-9]{3}):([1-9][0-9]*)$/.exec(text);
+  if (!match?.[1] || !match[2]) {
+    throw new UsageError(`--adopt ${text}: expected ID:SEQ, such as 1234:57`);
+  }
+  return { id: match[1], seq: Number(match[2]) };
 }

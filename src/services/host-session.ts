@@ -2,17 +2,26 @@
  * What every job command needs on this host: its capacity and limits, the ledger, the Docker
  * engine, and the means to tell live processes and containers from dead ones.
  */
+import type { LedgerState } from '../core/ledger-state.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
 import type { ContainerEngine } from '../docker/engine.js';
 import { systemClock, type Clock } from '../host/clock.js';
 import { isProcessAlive } from '../host/process.js';
 import { reapDead, type ReapReport } from '../ledger/reaper.js';
-import { openLedger, type LedgerStore } from '../ledger/store.js';
-import { loadHostConfig, rpHomeFromEnv } from './host-setup.js';
+import { openLedger, type LedgerDecision, type LedgerStore } from '../ledger/store.js';
+import { engineIdentity } from './engine-identity.js';
+import { rpHomeFromEnv } from './host-files.js';
+import { openPolicySource } from './host-policy.js';
 
 export interface HostSession {
   rpHome: string;
-  policy: HostPolicy;
+  /**
+   * The capacity and limits in force now (config.json and the stored inventory, read again when
+   * they change), for decisions made without the lock: listings, and whether to take it at all.
+   */
+  policy(): Promise<HostPolicy>;
+  /** A ledger transaction that decides under the policy read while the lock is held. */
+  transact<T>(decide: (state: LedgerState, policy: HostPolicy) => LedgerDecision<T>): Promise<T>;
   store: LedgerStore;
   engine: ContainerEngine;
   clock: Clock;
@@ -21,24 +30,43 @@ export interface HostSession {
 }
 
 export async function openHostSession(
-  engine: ContainerEngine,
+  docker: ContainerEngine,
   clock: Clock = systemClock,
 ): Promise<HostSession> {
   const rpHome = rpHomeFromEnv(process.env);
-  const loaded = await loadHostConfig(rpHome);
-  const store = await openLedger({
-    rpHome,
-    clock,
-    recover: () => engine.listJobContainers(rpHome),
-  });
-  const containerIsRunning = async (id: string): Promise<boolean> =>
-    (await engine.inspectContainer(id))?.running ?? false;
+  // Every engine call for the queue first checks, once, that this is the ledger's engine.
+  const dockerHost = process.env.DOCKER_HOST;
+  const { engine, guardStore } = engineIdentity({ rpHome, engine: docker, clock, dockerHost });
+  const policySource = openPolicySource(rpHome);
+  await policySource.refreshIfStale();
+  // A config or inventory that cannot be used is an error now, before anything is queued.
+  await policySource.current();
+  const store = guardStore(
+    await openLedger({ rpHome, clock, recover: () => engine.listJobContainers(rpHome) }),
+  );
   return {
     rpHome,
-    policy: { capacity: loaded.capacity, limits: loaded.limits },
+    policy: () => policySource.current(),
+    transact: (decide) => store.transactWith(() => policySource.current(), decide),
     store,
     engine,
     clock,
-    reap: () => reapDead(store, { isProcessAlive, containerIsRunning, clock }),
+    reap: reaper(rpHome, store, engine, clock),
   };
+}
+
+/** Reaping: dead entries, then the containers of jobs that are over (see src/ledger/reaper.ts). */
+function reaper(
+  rpHome: string,
+  store: LedgerStore,
+  engine: ContainerEngine,
+  clock: Clock,
+): () => Promise<ReapReport> {
+  const containerIsRunning = async (id: string): Promise<boolean> =>
+    (await engine.inspectContainer(id))?.running ?? false;
+  const containers = {
+    list: () => engine.listQueueContainers(rpHome),
+    remove: (id: string) => engine.remove(id),
+  };
+  return () => reapDead(store, { isProcessAlive, containerIsRunning, clock, containers });
 }

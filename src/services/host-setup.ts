@@ -1,158 +1,61 @@
 /**
  * The host directory ($RP_HOME, /var/lib/rp by default): `rp host init` prepares it so that every
- * member of the docker group can queue jobs, and every other command loads its config through
- * loadHostConfig, which says exactly what an admin must run when the directory is not set up.
+ * member of the docker group can queue jobs; `rp host show` and `rp host refresh` report and
+ * renew what rp knows of the machine (see host-policy.ts).
  */
-import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, chown, mkdir, stat } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import {
   defaultHostConfig,
   formatHostConfig,
-  parseHostConfig,
-  resolveHostConfig,
   type HostCapacity,
-  type HostConfig,
   type HostInventory,
   type UserLimits,
 } from '../core/host-config.js';
-import { detectInventory, lookupGroup, type GroupInfo } from '../host/inventory.js';
+import type { ContainerEngine } from '../docker/engine.js';
+import { lookupGroup, type GroupInfo } from '../host/inventory.js';
+import { engineFilePath, recordedEngine } from '../ledger/engine-id.js';
 import { writeFileAtomic } from '../ledger/atomic-write.js';
-import { ledgerPaths } from '../ledger/paths.js';
+import {
+  CONFIG_FILE_MODE,
+  HOST_DIR_MODE,
+  HOST_GROUP,
+  hostPaths,
+  initCommand,
+  QUEUE_DIR_MODE,
+  type HostPaths,
+} from './host-files.js';
+import { openPolicySource, type DetectMachine, type LoadedHostConfig } from './host-policy.js';
+
+export {
+  CONFIG_FILE_MODE,
+  DEFAULT_RP_HOME,
+  HOST_DIR_MODE,
+  HOST_FILE_MODE,
+  QUEUE_DIR_MODE,
+  HOST_GROUP,
+  hostPaths,
+  rpHomeFromEnv,
+  setupHint,
+  type HostPaths,
+} from './host-files.js';
+export type { LoadedHostConfig } from './host-policy.js';
 
 const debug = createDebug('rp:host');
 
-export const DEFAULT_RP_HOME = '/var/lib/rp';
-export const CONFIG_FILE = 'config.json';
-/** The group whose members share the queue: whoever may run Docker may queue Docker jobs. */
-export const HOST_GROUP = 'docker';
 /**
- * rwxrwsr-x: the group may create and replace files (the ledger is replaced by rename, which
- * needs write access to the directory), and setgid makes every new file belong to the group
- * whoever creates it.
- */
-export const HOST_DIR_MODE = 0o2775;
-/** rw-rw-r--: group members may append to the history and rewrite what rp keeps here. */
-export const HOST_FILE_MODE = 0o664;
-
-export interface HostPaths {
-  home: string;
-  config: string;
-  ledger: string;
-  history: string;
-}
-
-/** $RP_HOME, or /var/lib/rp; always absolute so messages name one unambiguous place. */
-export function rpHomeFromEnv(env: Readonly<Record<string, string | undefined>>): string {
-  const configured = env.RP_HOME?.trim();
-  return resolve(configured === undefined || configured === '' ? DEFAULT_RP_HOME : configured);
-}
-
-export function hostPaths(rpHome: string): HostPaths {
-  const ledger = ledgerPaths(rpHome);
-  return {
-    home: ledger.dir,
-    config: join(ledger.dir, CONFIG_FILE),
-    ledger: ledger.ledger,
-    history: ledger.history,
-  };
-}
-
-/** Detects what the machine has; injected so tests pass an inventory as data. */
-export type InventoryProbe = (what: { gpus: boolean }) => Promise<HostInventory>;
-
-const probeMachine: InventoryProbe = (what) => detectInventory({ gpus: what.gpus });
-
-// ---------------------------------------------------------------------------------------------
-// Loading
-
-export interface LoadHostConfigOptions {
-  probe?: InventoryProbe;
-  /**
-   * Run nvidia-smi even when the config lists GPUs explicitly, to fill in their names and warn
-   * about GPUs it does not see. Off for scheduling, so a job's start never waits on nvidia-smi
-   * when the admin has pinned the GPUs.
-   */
-  compareGpus?: boolean;
-}
-
-export interface LoadedHostConfig {
-  paths: HostPaths;
-  config: HostConfig;
-  inventory: HostInventory;
-  capacity: HostCapacity;
-  limits: UserLimits;
-  warnings: string[];
-}
-
-/**
- * Reads, validates and resolves $RP_HOME/config.json. A missing directory or config is a
- * ConfigError whose hint is the command an admin must run; an invalid file names the file, the
- * field and what is allowed.
+ * Reads, validates and resolves $RP_HOME/config.json with the stored inventory (made first if
+ * missing or made for another config). A missing directory or config is a ConfigError whose hint
+ * is the command an admin must run; an invalid file names the file, the field and what is allowed.
  */
 export async function loadHostConfig(
   rpHome: string,
-  options: LoadHostConfigOptions = {},
+  options: { detect?: DetectMachine } = {},
 ): Promise<LoadedHostConfig> {
-  const paths = hostPaths(rpHome);
-  const text = await readConfigText(paths);
-  const config = parseHostConfig(text, paths.config);
-  const probe = options.probe ?? probeMachine;
-  const inventory = await probe({
-    gpus: config.capacity.gpus === 'auto' || options.compareGpus === true,
-  });
-  const resolved = resolveHostConfig(config, inventory, paths.config);
-  return { paths, config, inventory, ...resolved };
-}
-
-async function readConfigText(paths: HostPaths): Promise<string> {
-  try {
-    return await readFile(paths.config, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      const what = (await exists(paths.home))
-        ? `${paths.config} does not exist`
-        : `${paths.home} does not exist`;
-      throw new ConfigError(`this host is not set up for rp: ${what}`, {
-        hint: setupHint(paths.home),
-        cause: error,
-      });
-    }
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new ConfigError(`cannot read ${paths.config}: permission denied`, {
-        hint:
-          `every rp user must be able to read ${paths.home}: ask an administrator to add you to ` +
-          `the ${HOST_GROUP} group, or to run "${initCommand(paths.home, true)}" again`,
-        cause: error,
-      });
-    }
-    throw new ConfigError(`cannot read ${paths.config}: ${(error as Error).message}`, {
-      hint: `check ${paths.home} and the file system it is on`,
-      cause: error,
-    });
-  }
-}
-
-/** The command that prepares `home`: RP_HOME is named only when it is not the default. */
-function initCommand(home: string, sudo: boolean): string {
-  const env = home === DEFAULT_RP_HOME ? '' : `RP_HOME=${home} `;
-  return `${sudo ? 'sudo ' : ''}${env}rp host init`;
-}
-
-/** What to run to set up `home`: sudo for the shared default, RP_HOME for any other place. */
-export function setupHint(home: string): string {
-  if (home === DEFAULT_RP_HOME) {
-    return (
-      `an administrator must run "${initCommand(home, true)}" once; for a private queue of ` +
-      `your own, use "RP_HOME=~/.rp rp host init" and keep RP_HOME set`
-    );
-  }
-  return (
-    `run "${initCommand(home, false)}" (as an administrator, "${initCommand(home, true)}", ` +
-    `if the directory is to be shared)`
-  );
+  const source = openPolicySource(rpHome, { detect: options.detect });
+  await source.refreshIfStale();
+  return source.load();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,21 +65,28 @@ export interface InitHostOptions {
   rpHome: string;
   /** Replace an existing config.json with the defaults. */
   force: boolean;
-  probe?: InventoryProbe;
+  detect?: DetectMachine;
   /** The group to share the directory with; default "docker". */
   group?: string;
   /** Finds a group by name; the host's groups unless a test passes its own. */
   findGroup?: (name: string) => Promise<GroupInfo | undefined>;
+  /**
+   * The Docker engine the queue is to use, recorded now so that the first user's command cannot
+   * record another one (a rootless engine, say). Left out: the first rp command records it.
+   */
+  engine?: Pick<ContainerEngine, 'engineInfo'>;
 }
 
 export interface InitHostResult {
   paths: HostPaths;
   directory: 'created' | 'existing';
   config: 'written' | 'replaced';
-  /** The directory's group as it now is, when it is the sharing group. */
+  /** The queue folder's group as it now is, when it is the sharing group. */
   group: GroupInfo | undefined;
-  /** The directory's permission bits, in octal ("2775"). */
+  /** The host directory's permission bits, in octal ("755"). */
   mode: string;
+  /** The queue folder's permission bits, in octal ("2775"). */
+  queueMode: string;
   inventory: HostInventory;
   capacity: HostCapacity;
   limits: UserLimits;
@@ -201,62 +111,63 @@ export async function initHost(options: InitHostOptions): Promise<InitHostResult
 
   const created = !(await exists(paths.home));
   debug('preparing %s…', paths.home);
-  try {
-    await mkdir(paths.home, { recursive: true });
-  } catch (error) {
-    throw hostDirError(error, paths.home, 'create', paths.home);
-  }
-  const info = await stat(paths.home);
-  if (!info.isDirectory()) {
-    throw new ConfigError(`${paths.home} exists and is not a directory`, {
-      hint: 'remove it, or set RP_HOME to another place',
-    });
-  }
+  await makeDirectory(paths.home, paths.home);
+  await makeDirectory(paths.queue, paths.home);
 
+  // The queue folder is the group's: every member's rp writes the ledger and history there.
+  const queueInfo = await stat(paths.queue);
   const groupName = options.group ?? HOST_GROUP;
   const group = await (options.findGroup ?? lookupGroup)(groupName);
   let sharedWith: GroupInfo | undefined;
   if (group === undefined) {
     warnings.push(
-      `there is no ${groupName} group on this host: only ${paths.home}'s owner and group can queue jobs`,
+      `there is no ${groupName} group on this host: only ${paths.queue}'s owner and group can queue jobs`,
     );
-  } else if (info.gid === group.gid) {
+  } else if (queueInfo.gid === group.gid) {
     sharedWith = group;
   } else {
     try {
-      await chown(paths.home, -1, group.gid);
+      await chown(paths.queue, -1, group.gid);
       sharedWith = group;
     } catch (error) {
       warnings.push(
-        `could not give ${paths.home} to group ${group.name} (${errorCode(error)}): ` +
+        `could not give ${paths.queue} to group ${group.name} (${errorCode(error)}): ` +
           `run "${initCommand(paths.home, true)}" to share it with every ${group.name} member`,
       );
     }
   }
-  try {
-    await chmod(paths.home, HOST_DIR_MODE);
-  } catch (error) {
-    throw hostDirError(error, paths.home, 'set the permissions of', paths.home);
+  for (const [dir, mode] of [
+    [paths.home, HOST_DIR_MODE],
+    [paths.queue, QUEUE_DIR_MODE],
+  ] as const) {
+    try {
+      await chmod(dir, mode);
+    } catch (error) {
+      throw hostDirError(error, dir, 'set the permissions of', paths.home);
+    }
   }
 
+  // The admin's: readable by everyone, writable by root only (the folder is root's too).
   try {
     await writeFileAtomic(paths.config, formatHostConfig(defaultHostConfig()), {
-      mode: HOST_FILE_MODE,
+      mode: CONFIG_FILE_MODE,
     });
   } catch (error) {
     throw hostDirError(error, paths.config, 'write', paths.home);
   }
   // Files made before this init (by an rp run without the group, say) become shared as well.
-  for (const file of [paths.config, paths.ledger, paths.history]) {
+  for (const file of [paths.inventory, paths.ledger, paths.history]) {
     const problem = await shareFile(file, sharedWith);
     if (problem !== undefined) warnings.push(problem);
   }
 
+  const engineWarning = await recordEngine(options);
+  if (engineWarning !== undefined) warnings.push(engineWarning);
   const mode = ((await stat(paths.home)).mode & 0o7777).toString(8);
-  const loaded = await loadHostConfig(options.rpHome, {
-    probe: options.probe,
-    compareGpus: true,
-  });
+  const queueMode = ((await stat(paths.queue)).mode & 0o7777).toString(8);
+  const { loaded, notes } = await openPolicySource(options.rpHome, {
+    detect: options.detect,
+  }).refresh();
   debug('prepared %s (mode %s)', paths.home, mode);
   return {
     paths,
@@ -264,11 +175,46 @@ export async function initHost(options: InitHostOptions): Promise<InitHostResult
     config: configExists ? 'replaced' : 'written',
     group: sharedWith,
     mode,
+    queueMode,
     inventory: loaded.inventory,
     capacity: loaded.capacity,
     limits: loaded.limits,
-    warnings: [...warnings, ...loaded.warnings],
+    warnings: [...warnings, ...notes, ...loaded.warnings],
   };
+}
+
+/** Creates `dir` (and its parents) unless it exists; it must be a directory. */
+async function makeDirectory(dir: string, home: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw hostDirError(error, dir, 'create', home);
+  }
+  if (!(await stat(dir)).isDirectory()) {
+    throw new ConfigError(`${dir} exists and is not a directory`, {
+      hint: 'remove it, or set RP_HOME to another place',
+    });
+  }
+}
+
+/** Records the engine the queue uses; a warning when that cannot be done now. */
+async function recordEngine(options: InitHostOptions): Promise<string | undefined> {
+  if (options.engine === undefined) return undefined;
+  let current;
+  try {
+    current = await options.engine.engineInfo();
+  } catch (error) {
+    return `the Docker engine does not answer (${(error as Error).message}); the first rp command that reaches one records it as the queue's engine`;
+  }
+  if (current.id === '') return undefined;
+  const recorded = await recordedEngine(options.rpHome, current, new Date());
+  if (recorded.id !== current.id) {
+    return (
+      `the queue is recorded as using the Docker engine ${recorded.id}, not this one ` +
+      `(${current.id}); if it really moved, delete ${engineFilePath(options.rpHome)}`
+    );
+  }
+  return undefined;
 }
 
 /** Makes an existing file group-writable and, when there is one, the sharing group's. */
@@ -299,8 +245,8 @@ function hostDirError(error: unknown, path: string, action: string, home: string
   if (code === 'EACCES' || code === 'EPERM') {
     return new ConfigError(`cannot ${action} ${path}: permission denied`, {
       hint:
-        `run "${initCommand(home, true)}" as an administrator, or set RP_HOME to a directory ` +
-        `of your own for a private queue ("RP_HOME=~/.rp rp host init")`,
+        `run "${initCommand(home, true)}" as an administrator, or ask one to (a private ` +
+        'RP_HOME on a shared host would hand out the same GPUs twice)',
       cause,
     });
   }
@@ -312,26 +258,46 @@ function hostDirError(error: unknown, path: string, action: string, home: string
 }
 
 // ---------------------------------------------------------------------------------------------
-// rp host show
+// rp host show, rp host refresh
 
 export interface HostReport {
   paths: HostPaths;
   capacity: HostCapacity;
   limits: UserLimits;
+  /** When the stored inventory was detected (ISO time). */
+  detectedAt: string;
   warnings: string[];
 }
 
 /** What `rp host show` prints: capacity, limits and where the host's files live. */
 export async function showHost(options: {
   rpHome: string;
-  probe?: InventoryProbe;
+  detect?: DetectMachine;
 }): Promise<HostReport> {
-  const loaded = await loadHostConfig(options.rpHome, { probe: options.probe, compareGpus: true });
+  return toReport(await loadHostConfig(options.rpHome, { detect: options.detect }), []);
+}
+
+/**
+ * `rp host refresh`: detects the machine again (GPUs included) and stores what it found, for every
+ * rp process to use. A GPU detection that fails keeps the GPUs known before.
+ */
+export async function refreshHost(options: {
+  rpHome: string;
+  detect?: DetectMachine;
+}): Promise<HostReport> {
+  const { loaded, notes } = await openPolicySource(options.rpHome, {
+    detect: options.detect,
+  }).refresh();
+  return toReport(loaded, notes);
+}
+
+function toReport(loaded: LoadedHostConfig, notes: string[]): HostReport {
   return {
     paths: loaded.paths,
     capacity: loaded.capacity,
     limits: loaded.limits,
-    warnings: loaded.warnings,
+    detectedAt: loaded.detectedAt,
+    warnings: [...notes, ...loaded.warnings],
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * `rp init`: scaffolds docker/, .rp/, .cache/ and output/ in a project folder from the files in
- * templates/, refusing to overwrite an existing project unless forced.
+ * templates/, refusing to overwrite an existing project unless forced. The resources it writes
+ * fit this host (see src/core/project-defaults.ts).
  */
+import createDebug from 'debug';
 import { access, appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
@@ -11,8 +13,18 @@ import {
   projectNameFromFolder,
 } from '../core/naming.js';
 import { PROJECT_FILES, projectInfoSchema, type ProjectInfo } from '../core/project-config.js';
+import {
+  projectResources,
+  type InitHost,
+  type ResourceDefaults,
+} from '../core/project-defaults.js';
+import { parseStoredInventory } from '../core/stored-inventory.js';
 import type { HostUser } from '../host/identity.js';
+import { detectCpuCount, detectGpus, detectMemoryTotalMb } from '../host/inventory.js';
 import { rpVersion, templatePath } from '../host/package-info.js';
+import { hostPaths, rpHomeFromEnv } from './host-files.js';
+
+const debug = createDebug('rp:init');
 
 export interface InitOptions {
   dir: string;
@@ -25,6 +37,11 @@ export interface InitOptions {
   shm?: string;
   name?: string;
   force: boolean;
+  /**
+   * What the host has, for the defaults no flag gives; asked only when a resource flag is missing.
+   * By default the host's stored inventory, else this machine (nvidia-smi, bounded by its timeout).
+   */
+  probeHost?: () => Promise<InitHost>;
 }
 
 export interface InitResult {
@@ -32,9 +49,9 @@ export interface InitResult {
   info: ProjectInfo;
   written: string[];
   kept: string[];
+  /** Defaults cut to fit this host, one line each. */
+  notes: string[];
 }
-
-export const DEFAULT_RESOURCES = { cpu: 4, gpus: 1, memory: 16, docker_shm: '4g' } as const;
 
 /** Scaffold files `--force` rewrites; anything else of the user's is only ever created. */
 const SCAFFOLD_FILES = [
@@ -53,7 +70,8 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
       hint: 'use "rp init --force" to write the scaffold files again (your other files are kept)',
     });
   }
-  const info = projectInfo(root, options);
+  const resources = await resourceDefaults(options);
+  const info = projectInfo(root, options, resources);
   const written: string[] = [];
   const kept: string[] = [];
 
@@ -78,10 +96,38 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   if ((await existingFiles(root, [PROJECT_FILES.paths])).length > 0) kept.push(PROJECT_FILES.paths);
   else await write(PROJECT_FILES.paths, '[]\n');
   if (await addGitignoreEntries(root)) written.push('.gitignore');
-  return { root, info, written, kept };
+  return { root, info, written, kept, notes: resources.notes };
 }
 
-function projectInfo(root: string, options: InitOptions): ProjectInfo {
+async function resourceDefaults(options: InitOptions): Promise<ResourceDefaults> {
+  const flags = { cpu: options.cpu, gpus: options.gpus, memory: options.memory, shm: options.shm };
+  const everyFlagGiven =
+    options.cpu !== undefined && options.gpus !== undefined && options.memory !== undefined;
+  const host = everyFlagGiven ? undefined : await (options.probeHost ?? probeThisHost)();
+  return projectResources(flags, host);
+}
+
+/**
+ * The host's stored inventory when $RP_HOME has one (what the queue schedules with), else this
+ * machine: nvidia-smi through detectGpus, which answers "none" when it is missing or stuck.
+ */
+async function probeThisHost(): Promise<InitHost> {
+  const file = hostPaths(rpHomeFromEnv(process.env)).inventory;
+  let stored;
+  try {
+    stored = parseStoredInventory(await readFile(file, 'utf8'), file);
+  } catch (error) {
+    debug('no stored inventory to size the defaults by (%s)', (error as Error).message);
+  }
+  const gpus = stored?.gpus ?? (await detectGpus());
+  return {
+    gpuCount: gpus.length,
+    cpuCount: stored?.cpuCount ?? detectCpuCount(),
+    memoryTotalMb: stored?.memoryTotalMb ?? detectMemoryTotalMb(),
+  };
+}
+
+function projectInfo(root: string, options: InitOptions, resources: ResourceDefaults): ProjectInfo {
   const name = options.name ?? projectNameFromFolder(basename(root));
   if (!isValidProjectName(name)) {
     throw new UsageError(`--name "${name}" is not a valid project name`, {
@@ -89,10 +135,10 @@ function projectInfo(root: string, options: InitOptions): ProjectInfo {
     });
   }
   const info: ProjectInfo = {
-    cpu: options.cpu ?? DEFAULT_RESOURCES.cpu,
-    gpus: options.gpus ?? DEFAULT_RESOURCES.gpus,
-    memory: options.memory ?? DEFAULT_RESOURCES.memory,
-    docker_shm: options.shm ?? DEFAULT_RESOURCES.docker_shm,
+    cpu: resources.cpu,
+    gpus: resources.gpus,
+    memory: resources.memory,
+    docker_shm: resources.docker_shm,
     name,
     tag: defaultImageRepository(options.user.name, name),
     username: options.user.name,

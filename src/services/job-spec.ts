@@ -7,7 +7,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { homeDirectory, type ImageUser } from '../core/dockerfile.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type { ResourceRequest } from '../core/ledger-state.js';
-import { gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
+import { checkMountNames, gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
 import { parseDockerSize } from '../core/sizes.js';
 import type { Mount } from '../docker/job-container.js';
 import type { Project } from './project.js';
@@ -67,8 +67,13 @@ async function hasShebang(path: string): Promise<boolean> {
   }
 }
 
-export async function checkMountPaths(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
+/**
+ * Every paths.json entry can be mounted where the job expects it (see checkMountNames) and
+ * exists, so a job is never queued only to fail when its container is made.
+ */
+export async function checkMountPaths(project: Pick<Project, 'info' | 'paths'>): Promise<void> {
+  checkMountNames(project.paths, { projectName: project.info.name });
+  for (const path of project.paths) {
     try {
       await stat(path);
     } catch {

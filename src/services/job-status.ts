@@ -12,6 +12,7 @@ import type { JobEntry, JobKind, JobState, LedgerState } from '../core/ledger-st
 import { jobName } from '../core/naming.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
 import { describeQueue, type QueueStatus } from '../core/scheduler.js';
+import { EngineMismatchError } from '../ledger/engine-id.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { HostSession } from './host-session.js';
 
@@ -81,7 +82,7 @@ export interface QueueView {
 /** What the status services need of a host session (a HostSession fits). */
 export interface StatusSession {
   store: Pick<LedgerStore, 'read'>;
-  policy: HostPolicy;
+  policy: () => Promise<HostPolicy>;
   reap: HostSession['reap'];
 }
 
@@ -202,13 +203,13 @@ export function elapsedMs(since: string, now: Date): number {
 /** `rp ps`: reaps dead entries, then describes the host. */
 export async function hostStatus(session: StatusSession, now: Date): Promise<HostStatus> {
   await reapQuietly(session);
-  return buildHostStatus(await session.store.read(), session.policy, now);
+  return buildHostStatus(await session.store.read(), await session.policy(), now);
 }
 
 /** `rp queue`: reaps dead entries, then lists the queue. */
 export async function queueStatus(session: StatusSession, now: Date): Promise<QueueView> {
   await reapQuietly(session);
-  return { queue: buildQueue(await session.store.read(), session.policy, now) };
+  return { queue: buildQueue(await session.store.read(), await session.policy(), now) };
 }
 
 /**
@@ -223,6 +224,9 @@ async function reapQuietly(session: StatusSession): Promise<void> {
       debug('reaped %s', report.reaped.map((job) => job.id).join(', '));
     }
   } catch (error) {
+    // Another engine than the queue's sees none of its containers: listing as if nothing ran
+    // would mislead, so that one is an error.
+    if (error instanceof EngineMismatchError) throw error;
     debug('could not reap dead entries before listing: %s', (error as Error).message);
   }
 }

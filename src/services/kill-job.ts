@@ -51,8 +51,8 @@ export interface KillJobOptions {
 export async function killJob(options: KillJobOptions): Promise<KillResult> {
   const { session } = options;
   const now = options.now ?? (() => session.clock.now());
-  const plan = await session.store.transact((state) =>
-    planKill(state, options.id, options.requester, session.policy, now()),
+  const plan = await session.transact((state, policy) =>
+    planKill(state, options.id, options.requester, policy, now()),
   );
   if (plan.action === 'removed') {
     debug('removed %s job %s from the ledger', plan.job.state, plan.job.id);
@@ -90,8 +90,8 @@ async function settle(
       await session.engine.remove(container.id);
       const removed =
         present &&
-        (await session.store.transact((state) =>
-          removeStoppedJob(state, job, killedOutcome(now(), exitCode), session.policy, now()),
+        (await session.transact((state, policy) =>
+          removeStoppedJob(state, job, killedOutcome(now(), exitCode), policy, now()),
         ));
       const cleanup: KillCleanup = removed ? 'kill' : 'supervisor';
       return exitCode === undefined ? { cleanup } : { cleanup, exitCode };
@@ -111,8 +111,9 @@ async function settle(
 
 /**
  * A granted job whose `rp run` died may have left a created, never started container (made
- * before the job could be marked running); the reaper never removes containers, so do it here.
- * A live `rp run` removes its own when it finds the entry gone.
+ * before the job could be marked running). The reaper would remove it within a minute; rp kill
+ * does it now, so that what it reports is already true. A live `rp run` removes its own when it
+ * finds the entry gone.
  */
 async function removeOrphanedContainers(job: JobEntry, options: KillJobOptions): Promise<void> {
   if (job.state !== 'granted') return;

@@ -10,14 +10,30 @@ import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
 import { homeDirectory } from '../core/dockerfile.js';
-import { NoCapacityError, RpError } from '../core/errors.js';
-import type { Grant, JobEntry, JobEnding, JobKind, ResourceRequest } from '../core/ledger-state.js';
+import { ConfigError, DockerError, NoCapacityError, RpError } from '../core/errors.js';
+import { gpuDeviceIds } from '../core/gpu-devices.js';
+import {
+  isJob,
+  type Grant,
+  type JobEntry,
+  type JobEnding,
+  type JobKey,
+  type JobKind,
+  type JobOutcome,
+  type ResourceRequest,
+} from '../core/ledger-state.js';
 import { enqueue, finish, markRunning, schedule } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
-import type { HostUser } from '../host/identity.js';
-import { systemRandomInt } from '../host/ids.js';
+import { supplementaryGroups, type HostUser } from '../host/identity.js';
+import { randomToken, systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
-import { buildProjectImage, type BuildReporter, type BuildResult } from './build-image.js';
+import type { ContainerEngine } from '../docker/engine.js';
+import {
+  buildProjectImage,
+  imagesOfJobs,
+  type BuildReporter,
+  type BuildResult,
+} from './build-image.js';
 import type { HostSession } from './host-session.js';
 import {
   checkMountPaths,
@@ -95,6 +111,8 @@ export interface SuperviseOptions {
   terminal?: JobTerminal;
   /** Aborted with the signal's name ('SIGINT', 'SIGTERM', 'SIGHUP') to stop the job. */
   signal: AbortSignal;
+  /** Pauses between questions to an engine that stopped answering; default ENGINE_RETRY_DELAYS_MS. */
+  engineRetryDelaysMs?: readonly number[];
 }
 
 /** The job left the ledger without running to its end: killed, cancelled, refused. */
@@ -121,7 +139,7 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
     commandLine = 'bash';
     command = ['bash'];
   }
-  await checkMountPaths(project.paths);
+  await checkMountPaths(project);
   const request = resourceRequest(project, options);
   const shmBytes = shmSize(project, options.shm);
   const image = await buildProjectImage({
@@ -129,6 +147,7 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
     user: options.user,
     engine: options.session.engine,
     reporter: options.build,
+    imagesInUse: async () => imagesOfJobs(await options.session.store.read()),
   });
   return { project, kind: options.kind, commandLine, command, request, shmBytes, image };
 }
@@ -142,7 +161,7 @@ export async function submitJob(
 ): Promise<JobEntry> {
   const supervisor = await currentProcessRef();
   const now = session.clock.now();
-  return session.store.transact((state) =>
+  return session.transact((state, policy) =>
     enqueue(
       state,
       {
@@ -154,29 +173,74 @@ export async function submitJob(
         request: prepared.request,
         submittedAt: now.toISOString(),
         supervisor,
+        image: prepared.image.reference,
         ...(logFile === undefined ? {} : { logFile }),
       },
-      session.policy,
+      policy,
       now,
       systemRandomInt,
     ),
   );
 }
 
-/** Makes this process the supervisor of a queued job (the detached half of `rp run --detach`). */
-export async function adoptJob(session: HostSession, jobId: string): Promise<JobEntry> {
+/**
+ * Makes this process the supervisor of a queued job (the detached half of `rp run --detach`).
+ * Only the job's own user may, and only while the `rp run --detach` that queued it (this
+ * process's parent) still supervises it and no container was made: nobody can take over another
+ * user's job, or a job that is already being run.
+ */
+export async function adoptJob(
+  session: HostSession,
+  key: JobKey,
+  user: HostUser,
+): Promise<JobEntry> {
   const supervisor = await currentProcessRef();
-  const job = await session.store.transact((state) => {
-    const current = state.jobs.find((entry) => entry.id === jobId);
+  const job = await session.transact((state) => {
+    const current = state.jobs.find((entry) => isJob(entry, key));
     if (!current) return { state, result: undefined };
+    throwIfNotAdoptable(current, user);
     const adopted: JobEntry = { ...current, supervisor };
     return {
-      state: { ...state, jobs: state.jobs.map((entry) => (entry.id === jobId ? adopted : entry)) },
+      state: { ...state, jobs: state.jobs.map((entry) => (entry === current ? adopted : entry)) },
       result: adopted,
     };
   });
-  if (!job) throw killedWhileQueued(jobId);
+  if (!job) throw killedWhileQueued(key.id);
   return job;
+}
+
+/**
+ * The same check as adoptJob's, on a look at the ledger without the lock: run before the image is
+ * prepared, so a refused caller builds nothing. adoptJob's locked check stays the final word.
+ */
+export async function checkAdoptable(
+  session: HostSession,
+  key: JobKey,
+  user: HostUser,
+): Promise<void> {
+  const current = (await session.store.read()).jobs.find((entry) => isJob(entry, key));
+  if (!current) throw killedWhileQueued(key.id);
+  throwIfNotAdoptable(current, user);
+}
+
+function throwIfNotAdoptable(job: JobEntry, user: HostUser): void {
+  const refusal = adoptionRefusal(job, user, process.ppid);
+  if (refusal !== undefined) {
+    throw new ConfigError(`job ${job.id} cannot be supervised by this process: ${refusal}`, {
+      hint: 'detached jobs are started with "rp run --detach"; --adopt is for rp itself',
+    });
+  }
+}
+
+function adoptionRefusal(job: JobEntry, user: HostUser, parentPid: number): string | undefined {
+  if (job.uid !== user.uid) {
+    return `it is ${job.user}'s (uid ${job.uid}), and you are ${user.name} (uid ${user.uid})`;
+  }
+  if (job.state === 'running' || job.container !== undefined) return 'it is already running';
+  if (job.supervisor.pid !== parentPid) {
+    return `it is supervised by process ${job.supervisor.pid}, which did not start this one`;
+  }
+  return undefined;
 }
 
 /** `rp run` in the foreground: prepare, queue, supervise. */
@@ -192,9 +256,29 @@ export async function runJob(
 }
 
 /**
+ * The Docker engine stopped answering while the job ran (dockerd restarted, its socket closed).
+ * That is not the job ending: its container may still run on the GPUs, so its grant is kept until
+ * the container is confirmed gone (the reaper decides once the engine answers again).
+ */
+export class EngineLostError extends DockerError {}
+
+/**
+ * The engine answered that the job's container no longer exists (removed behind rp's back, or by
+ * an engine restart that cleaned up): it holds nothing, so the job ends and its grant is released.
+ */
+export class ContainerGoneError extends DockerError {}
+
+/**
  * Waits for the grant, runs the container with exactly the granted resources, streams its output
  * and returns its exit code. Whatever happens, the container is removed and the job leaves the
- * ledger with a history line.
+ * ledger with a history line, except when the engine is lost (EngineLostError): then both stay,
+ * because the container may still hold its GPUs.
+ *
+ * A container that the engine says is gone ends the job (ContainerGoneError, released as failed).
+ *
+ * A stop signal (Ctrl+C, SIGTERM, SIGHUP) is honoured at every moment: while waiting, between the
+ * grant and the container's creation, during the running transition and the attach (the container
+ * is removed before it ever starts), and once it runs (it is stopped, then removed).
  */
 export async function superviseJob(options: SuperviseOptions): Promise<number> {
   const { session, signal, prepared, job } = options;
@@ -205,15 +289,22 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
   let ending: JobEnding = 'failed';
   let exitCode: number | undefined;
   let containerId: string | undefined;
+  let engineLost = false;
   try {
-    const grant = await waitForGrant(options, job.id, now);
+    const grant = await waitForGrant(options, job, now);
+    const policy = await session.policy();
+    throwIfAborted(signal);
     const container = await session.engine.createJobContainer({
       rpHome: session.rpHome,
       job,
       grant,
+      gpuDevices: gpuDeviceIds(grant.gpus, policy.capacity.gpus),
+      nameSuffix: randomToken(3),
       image: image.reference,
       command: prepared.command,
       user: { uid: image.user.uid, gid: image.user.gid },
+      // This process is the user's own `rp run` (or its detached supervisor): its groups are theirs.
+      groups: supplementaryGroups(),
       workingDir: projectMountPoint(project, image.user),
       mounts: jobMounts(project, image.user),
       shmBytes: prepared.shmBytes,
@@ -222,32 +313,36 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
       env: { RP_JOB_ID: job.id, HOME: homeDirectory(image.user) },
     });
     containerId = container.id;
-    const running = await session.store.transact((state) =>
-      markRunning(state, job.id, container, now()),
-    );
+    throwIfAborted(signal);
+    const running = await session.transact((state) => markRunning(state, job, container, now()));
     if (!running) throw killedWhileQueued(job.id);
+    throwIfAborted(signal);
     options.reporter.started(running);
 
     const output = await openOutput(options);
     const { terminal } = options;
-    const attached = await session.engine.attach(container.id, {
-      stdout: output.stdout,
-      stderr: output.stderr,
-      ...(terminal ? { tty: { stdin: terminal.stdin } } : {}),
-    });
     const stopOnSignal = (): void => {
       debug('stopping %s on %s', container.name, String(signal.reason));
       void session.engine.stop(container.id, STOP_GRACE_SECONDS).catch(() => undefined);
     };
-    signal.addEventListener('abort', stopOnSignal, { once: true });
     const resize = (): void => {
       if (terminal) void session.engine.resize(container.id, terminal.size());
     };
-    const stopResizing = terminal?.onResize(resize);
+    let stopResizing: (() => void) | undefined;
     try {
+      const attached = await session.engine.attach(container.id, {
+        stdout: output.stdout,
+        stderr: output.stderr,
+        ...(terminal ? { tty: { stdin: terminal.stdin } } : {}),
+      });
+      // No await between this check and the listener: a signal is either seen here, before the
+      // container starts, or stops the started container.
+      throwIfAborted(signal);
+      signal.addEventListener('abort', stopOnSignal, { once: true });
+      stopResizing = terminal?.onResize(resize);
       await session.engine.start(container.id);
       resize();
-      exitCode = await session.engine.wait(container.id);
+      exitCode = await waitForExit(session.engine, container.id, options.engineRetryDelaysMs);
       await attached.ended;
     } finally {
       signal.removeEventListener('abort', stopOnSignal);
@@ -261,39 +356,115 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
     ending = 'exited';
     return exitCode;
   } catch (error) {
+    if (error instanceof EngineLostError) engineLost = true;
     if (error instanceof JobEndedError || error instanceof NoCapacityError) ending = 'cancelled';
     throw error;
   } finally {
     options.reporter.finished();
-    const outcome = {
-      ending,
-      endedAt: now().toISOString(),
-      ...(exitCode === undefined ? {} : { exitCode }),
-    };
-    const release = (): Promise<boolean> =>
-      session.store.transact((state) => finish(state, job.id, outcome, session.policy, now()));
-    const removeContainer = async (): Promise<void> => {
-      if (!containerId) return;
-      await session.engine
-        .remove(containerId)
-        .catch((error: unknown) => debug('remove failed: %o', error));
-    };
-    // A container that has exited holds nothing: hand its slot on first, then remove it, so the
-    // next job does not wait for the removal. One that may still run is removed first.
-    if (exitCode !== undefined) {
-      await release();
-      await removeContainer();
-    } else {
-      await removeContainer();
-      await release();
+    if (!engineLost) {
+      await endJob(options, containerId, {
+        ending,
+        endedAt: now().toISOString(),
+        ...(exitCode === undefined ? {} : { exitCode }),
+      });
     }
   }
+}
+
+/**
+ * Hands the job's resources on and removes its container. A container that has exited holds
+ * nothing: its slot is handed on first, then it is removed, so the next job does not wait for the
+ * removal; one that may still run is removed first. Each step runs even when the other fails
+ * (what is left is found by the next reaper), and a failure is reported, not thrown, so that the
+ * job's own exit code still reaches the user.
+ */
+async function endJob(
+  options: SuperviseOptions,
+  containerId: string | undefined,
+  outcome: JobOutcome,
+): Promise<void> {
+  const { session, job } = options;
+  const warn = (what: string, error: unknown): void => {
+    options.stderr.write(`rp: warning: could not ${what}: ${(error as Error).message}\n`);
+  };
+  const release = (): Promise<unknown> =>
+    session
+      .transact((state, policy) => finish(state, job, outcome, policy, session.clock.now()))
+      .catch((error: unknown) => warn(`release the resources of job ${job.id}`, error));
+  const remove = async (): Promise<void> => {
+    if (containerId === undefined) return;
+    await session.engine
+      .remove(containerId)
+      .catch((error: unknown) => warn(`remove the container of job ${job.id}`, error));
+  };
+  if (outcome.exitCode !== undefined) {
+    await release();
+    await remove();
+  } else {
+    await remove();
+    await release();
+  }
+}
+
+/** How long to keep asking an engine that stopped answering about a job's container. */
+export const ENGINE_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000];
+
+/**
+ * The container's exit code. When waiting on it fails (the engine restarted, its socket closed),
+ * asks the engine again with backoff: an exited container gives its code, a running one is waited
+ * for again, a container that is gone (or an engine that does not come back) is EngineLostError.
+ */
+async function waitForExit(
+  engine: ContainerEngine,
+  id: string,
+  retryDelaysMs: readonly number[] = ENGINE_RETRY_DELAYS_MS,
+): Promise<number> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
+    try {
+      return await engine.wait(id);
+    } catch (error) {
+      lastError = error;
+      debug('waiting for %s failed: %s', id, (error as Error).message);
+    }
+    for (; attempt < retryDelaysMs.length; attempt += 1) {
+      await sleep(retryDelaysMs[attempt] ?? 0);
+      let state;
+      try {
+        state = await engine.inspectContainer(id);
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      if (state === undefined) {
+        throw new ContainerGoneError(
+          `the job's container ${id.slice(0, 12)} disappeared while the job ran`,
+          { hint: 'the Docker engine may have been restarted or cleaned up; run the job again' },
+        );
+      }
+      if (!state.running && state.exitCode !== undefined) return state.exitCode;
+      break;
+    }
+  }
+  throw new EngineLostError(
+    `lost the Docker engine while the job ran: ${(lastError as Error | undefined)?.message ?? 'no answer'}`,
+    {
+      hint:
+        'the job keeps its GPUs and cores until its container is confirmed gone; once the ' +
+        'engine answers again, any rp command cleans up ("rp ps" shows it)',
+      cause: lastError,
+    },
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait. */
 async function waitForGrant(
   options: SuperviseOptions,
-  id: string,
+  key: JobKey,
   now: () => Date,
 ): Promise<Grant> {
   const { session, signal } = options;
@@ -305,22 +476,23 @@ async function waitForGrant(
     // Most wake-ups give the scheduler nothing to do: look without the lock, and take it only
     // when there is something to grant, so a long queue does not line up on the lock each time.
     let state = await session.store.read();
-    if (schedule(state, session.policy, now()).state !== state) {
-      state = await session.store.transact((current) => {
-        const scheduled = schedule(current, session.policy, now());
+    const policy = await session.policy();
+    if (schedule(state, policy, now()).state !== state) {
+      state = await session.transact((current, latest) => {
+        const scheduled = schedule(current, latest, now());
         return { ...scheduled, result: scheduled.state };
       });
     }
-    const job = state.jobs.find((entry) => entry.id === id);
-    if (!job) throw killedWhileQueued(id);
+    const job = state.jobs.find((entry) => isJob(entry, key));
+    if (!job) throw killedWhileQueued(key.id);
     if (job.state !== 'queued' && job.grant) return job.grant;
     if (options.noWait) {
-      throw new NoCapacityError(`job ${id} cannot start now and --no-wait was given`, {
+      throw new NoCapacityError(`job ${key.id} cannot start now and --no-wait was given`, {
         hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
       });
     }
-    const status = describeQueue(state, session.policy.capacity, session.policy.limits, now()).find(
-      (entry) => entry.jobId === id,
+    const status = describeQueue(state, policy.capacity, policy.limits, now()).find(
+      (entry) => entry.jobId === key.id,
     );
     if (status) {
       const text = `${status.position}:${status.waitingFor}`;

@@ -151,7 +151,7 @@ describe('planKill', () => {
     const marked = planKill(ledger(), '1002', alice, policy, now).state;
     const ended = finish(
       marked,
-      '1002',
+      { id: '1002', seq: 2 },
       { ending: 'exited', endedAt: now.toISOString(), exitCode: 143 },
       policy,
       now,

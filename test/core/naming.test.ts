@@ -4,6 +4,8 @@ import {
   imageUserName,
   isValidProjectName,
   isValidRepository,
+  jobContainerName,
+  jobName,
   projectNameFromFolder,
 } from '../../src/core/naming.js';
 
@@ -68,5 +70,22 @@ describe('imageUserName', () => {
     expect(imageUserName('Alice.Smith')).toBe('alice_smith');
     expect(imageUserName('1user')).toBe('_1user');
     expect(imageUserName('x'.repeat(40))).toHaveLength(32);
+  });
+});
+
+describe('jobContainerName', () => {
+  it('differs for two jobs with the same reused id, so a leftover container never blocks a new one', () => {
+    const first = jobContainerName({ id: '1234', seq: 7 }, 'a1b2c3');
+    const second = jobContainerName({ id: '1234', seq: 8 }, 'a1b2c3');
+    expect(first).toBe('rp1234-7-a1b2c3');
+    expect(second).not.toBe(first);
+    expect(jobContainerName({ id: '1234', seq: 7 }, 'ffffff')).not.toBe(first);
+  });
+
+  it('starts with the name listings show, and is always a valid Docker container name', () => {
+    const name = jobContainerName({ id: '0042', seq: 1 }, 'x/y z');
+    expect(name.startsWith(`${jobName('0042')}-`)).toBe(true);
+    expect(name).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+    expect(jobContainerName({ id: '0042', seq: 1 }, '')).toBe('rp0042-1');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import {
+  checkMountNames,
   mountBaseName,
   parseProjectInfo,
   parseProjectPaths,
@@ -95,6 +96,50 @@ describe('parseProjectPaths', () => {
 
   it('rejects something other than a list', () => {
     expect(() => parseProjectPaths('{"a": 1}')).toThrow(ConfigError);
+  });
+});
+
+describe('checkMountNames', () => {
+  function refusal(paths: string[], projectName?: string): ConfigError {
+    try {
+      checkMountNames(paths, { projectName });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('accepts entries with their own names', () => {
+    expect(() =>
+      checkMountNames(['/data/imagenet', '/scratch/runs'], { projectName: 'mnist' }),
+    ).not.toThrow();
+  });
+
+  it('refuses an entry mounted where the project is (~/<project name>), naming it and what to do', () => {
+    const error = refusal(['/data/imagenet', '/data/mnist/'], 'mnist');
+    expect(error.message).toContain('.rp/paths.json');
+    expect(error.message).toContain('"/data/mnist/"');
+    expect(error.message).toContain('~/mnist');
+    expect(error.hint).toMatch(/rename the project.*symlink/);
+    expect(error.exitCode).toBe(3);
+  });
+
+  it('refuses ":" anywhere in an entry, which Docker would read as SOURCE:TARGET', () => {
+    const error = refusal(['/data/run:1/images'], 'mnist');
+    expect(error.message).toContain('"/data/run:1/images"');
+    expect(error.message).toContain('":"');
+    expect(error.hint).toMatch(/rename the folder/);
+  });
+
+  it('refuses two entries with one base name, naming both', () => {
+    const error = refusal(['/a/data', '/b/data/'], 'mnist');
+    expect(error.message).toContain('"/a/data" and "/b/data/"');
+    expect(error.hint).toMatch(/different folder name/);
+  });
+
+  it('refuses ":" already when paths.json is read', () => {
+    expect(() => parseProjectPaths('["/data/a:b"]')).toThrow(/":"/);
   });
 });
 

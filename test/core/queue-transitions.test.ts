@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import type { HostCapacity, UserLimits } from '../../src/core/host-config.js';
-import { emptyLedger, type LedgerState } from '../../src/core/ledger-state.js';
+import { emptyLedger, LEDGER_VERSION, type LedgerState } from '../../src/core/ledger-state.js';
 import {
   enqueue,
   finish,
@@ -55,7 +55,7 @@ describe('queue transitions', () => {
     expect(second.result.state).toBe('queued');
     const finished = finish(
       second.state,
-      first.result.id,
+      first.result,
       { ending: 'exited', endedAt: now.toISOString(), exitCode: 0 },
       policy,
       now,
@@ -83,24 +83,63 @@ describe('queue transitions', () => {
     const first = add(emptyLedger(), job('alice', 2, 4));
     const second = add(first.state, job('bob', 1, 1));
     const container = { id: 'c1', name: 'rp1' };
-    expect(markRunning(second.state, first.result.id, container, now).result).toMatchObject({
+    expect(markRunning(second.state, first.result, container, now).result).toMatchObject({
       state: 'running',
       container,
     });
-    expect(markRunning(second.state, second.result.id, container, now).result).toBeUndefined();
-    expect(markRunning(second.state, '9999', container, now).result).toBeUndefined();
+    expect(markRunning(second.state, second.result, container, now).result).toBeUndefined();
+    expect(
+      markRunning(second.state, { id: '9999', seq: 1 }, container, now).result,
+    ).toBeUndefined();
   });
 
   it('finishing an unknown job changes nothing', () => {
     const { state } = add(emptyLedger(), job('alice', 1, 1));
     const result = finish(
       state,
-      '0000',
+      { id: '0000', seq: 1 },
       { ending: 'exited', endedAt: now.toISOString() },
       policy,
       now,
     );
     expect(result.result).toBe(false);
     expect(result.state).toBe(state);
+  });
+
+  it('never acts on another submission that got the same id (ids are reused, id+seq never is)', () => {
+    // Given alice's job 1000 ended and bob's new job got the same id
+    const alice = add(emptyLedger(), job('alice', 1, 1)).result;
+    const reused = { ...alice, seq: alice.seq + 5, user: 'bob', uid: 1001 };
+    const state: LedgerState = { version: LEDGER_VERSION, nextSeq: reused.seq + 1, jobs: [reused] };
+    const container = { id: 'c1', name: 'rp1' };
+    // When alice's late process marks, finishes or cancels "its" job
+    expect(markRunning(state, alice, container, now)).toEqual({ state, result: undefined });
+    const ended = finish(
+      state,
+      alice,
+      { ending: 'exited', endedAt: now.toISOString() },
+      policy,
+      now,
+    );
+    // Then bob's job is untouched
+    expect(ended.result).toBe(false);
+    expect(ended.state).toBe(state);
+  });
+
+  it('keeps a queued job the config no longer allows, instead of cancelling it', () => {
+    const first = add(emptyLedger(), job('alice', 2, 4));
+    const second = add(first.state, job('bob', 1, 1));
+    const shrunk: HostPolicy = { ...policy, limits: { default: { gpus: 0 }, users: {} } };
+    const finished = finish(
+      second.state,
+      first.result,
+      { ending: 'exited', endedAt: now.toISOString(), exitCode: 0 },
+      shrunk,
+      now,
+    );
+    expect(finished.history).toHaveLength(1);
+    expect(finished.state.jobs).toEqual([
+      expect.objectContaining({ id: second.result.id, state: 'queued' }),
+    ]);
   });
 });

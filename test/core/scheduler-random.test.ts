@@ -6,8 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import type { HostCapacity, UserLimits } from '../../src/core/host-config.js';
 import { limitFor } from '../../src/core/host-config.js';
-import type { JobEntry, LedgerState, ResourceRequest } from '../../src/core/ledger-state.js';
-import { checkAdmission, plan } from '../../src/core/scheduler.js';
+import {
+  LEDGER_VERSION,
+  type JobEntry,
+  type LedgerState,
+  type ResourceRequest,
+} from '../../src/core/ledger-state.js';
+import { checkAdmission, describeQueue, plan } from '../../src/core/scheduler.js';
 
 const GB = 1024;
 const START = Date.parse('2025-03-01T00:00:00.000Z');
@@ -147,7 +152,7 @@ function checkInvariants(state: LedgerState, world: World, where: string): void 
 function runSequence(seed: number, steps: number): { granted: number; refused: number } {
   const world = makeWorld(seed);
   const { random } = world;
-  let state: LedgerState = { version: 1, nextSeq: 1, jobs: [] };
+  let state: LedgerState = { version: LEDGER_VERSION, nextSeq: 1, jobs: [] };
   let now = START;
   let granted = 0;
   let refused = 0;
@@ -212,6 +217,21 @@ function runSequence(seed: number, steps: number): { granted: number; refused: n
         `${where}: granted a non-queued job`,
       ).toBe('queued');
     }
+    // A recorded head that is still queued is served before anyone else (rule 4), so it is
+    // either granted now or the head again, unless its own user's limit now holds it back.
+    const before = state.head;
+    const stillQueued = state.jobs.find((job) => job.id === before?.id && job.state === 'queued');
+    if (before !== undefined && stillQueued !== undefined && !grants.has(before.id)) {
+      const heldByLimit = decision.head?.id !== before.id;
+      if (heldByLimit) {
+        const status = describeQueue(state, world.capacity, world.limits, new Date(now)).find(
+          (entry) => entry.jobId === before.id,
+        );
+        expect(status?.status, `${where}: the head lost its place`).toMatch(
+          /user-limit|unservable/,
+        );
+      }
+    }
     state = {
       ...state,
       jobs: state.jobs.map((job) => {
@@ -219,6 +239,8 @@ function runSequence(seed: number, steps: number): { granted: number; refused: n
         return grant ? { ...job, state: 'granted', grant, grantedAt: decision.grantedAt } : job;
       }),
     };
+    if (decision.head === undefined) delete state.head;
+    else state.head = decision.head;
     granted += grants.size;
     checkInvariants(state, world, where);
   }

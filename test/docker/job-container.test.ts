@@ -54,6 +54,41 @@ describe('toCreateOptions', () => {
     expect(noGpu.HostConfig!.DeviceRequests).toEqual([]);
   });
 
+  it('names the granted GPUs by UUID (index where unknown) in the device request and the env', () => {
+    const options = toCreateOptions(spec({ gpuDevices: ['GPU-bbbb', '3'] }));
+    expect(options.HostConfig!.DeviceRequests).toEqual([
+      { Driver: 'nvidia', DeviceIDs: ['GPU-bbbb', '3'], Capabilities: [['gpu']] },
+    ]);
+    expect(options.Env).toContain('NVIDIA_VISIBLE_DEVICES=GPU-bbbb,3');
+  });
+
+  it('hides every GPU from a job without GPUs, even where the image says NVIDIA_VISIBLE_DEVICES=all', () => {
+    // Given Docker's default-runtime nvidia and a CUDA base image (ENV NVIDIA_VISIBLE_DEVICES=all),
+    // only the container's own env keeps a 0-GPU job from seeing every GPU.
+    const options = toCreateOptions(
+      spec({
+        grant: { gpus: [], cpus: [0], memoryMb: 512 },
+        gpuDevices: [],
+        env: { RP_JOB_ID: '1234' },
+      }),
+    );
+    expect(options.Env).toEqual(['RP_JOB_ID=1234', 'NVIDIA_VISIBLE_DEVICES=void']);
+    expect(options.HostConfig!.DeviceRequests).toEqual([]);
+  });
+
+  it("adds the user's supplementary groups, not repeating the primary gid", () => {
+    const options = toCreateOptions(spec({ groups: [27, 1001, 2000] }));
+    expect(options.HostConfig!.GroupAdd).toEqual(['27', '2000']);
+    expect(toCreateOptions(spec({ groups: [] })).HostConfig!.GroupAdd).toEqual([]);
+  });
+
+  it('names the container after the job and its seq, so a reused id never meets a leftover', () => {
+    const first = toCreateOptions(spec({ nameSuffix: 'a1b2c3' })).name;
+    const again = toCreateOptions(spec({ job: { ...job, seq: 8 }, nameSuffix: 'a1b2c3' })).name;
+    expect(first).toBe('rp1234-7-a1b2c3');
+    expect(again).not.toBe(first);
+  });
+
   it('runs the argument vector as the host uid:gid in the project, without a shell string', () => {
     const options = toCreateOptions(spec());
     expect(options.Cmd).toEqual(['bash', './train.sh', '--lr', '3e-4']);
@@ -63,7 +98,6 @@ describe('toCreateOptions', () => {
       '/home/alice/mnist:/home/alice/mnist',
       '/data/imagenet:/home/alice/imagenet',
     ]);
-    expect(options.name).toBe('rp1234');
     expect(options.Tty).toBe(false);
   });
 

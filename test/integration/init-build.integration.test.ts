@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostPaths } from '../../src/services/host-files.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp } from '../support/cli.js';
 import {
@@ -149,5 +150,54 @@ describe.skipIf(skipWithoutDocker)('rp init and rp build (real Docker engine)', 
     } finally {
       await outside.cleanup();
     }
+  });
+});
+
+describe('rp init sizes its defaults by the host', () => {
+  /** `rp init` in a fresh folder whose host ($RP_HOME) stored this inventory. */
+  async function initWithInventory(inventory: {
+    cpuCount: number;
+    memoryTotalMb: number;
+    gpus: Array<{ index: number; uuid?: string }>;
+  }): Promise<{ exitCode: number; stdout: string; info: Record<string, unknown> }> {
+    const { dir, cleanup } = await makeTempDir('rp-init-host-');
+    try {
+      const rpHome = join(dir, '.host');
+      await mkdir(hostPaths(rpHome).queue, { recursive: true });
+      await writeFile(
+        hostPaths(rpHome).inventory,
+        JSON.stringify({ version: 1, detectedAt: new Date().toISOString(), ...inventory }),
+      );
+      const result = await rp(['init', '--base', BASE_IMAGE], {
+        cwd: dir,
+        env: { RP_HOME: rpHome },
+      });
+      const info = JSON.parse(await readFile(join(dir, '.rp/info.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      return { exitCode: result.exitCode, stdout: result.stdout, info };
+    } finally {
+      await cleanup();
+    }
+  }
+
+  it('writes 0 GPUs and at most the host cores on a host without GPUs, saying so', async () => {
+    const result = await initWithInventory({ cpuCount: 2, memoryTotalMb: 4096, gpus: [] });
+    expect(result.exitCode).toBe(0);
+    expect(result.info).toMatchObject({ gpus: 0, cpu: 2, memory: 2, docker_shm: '1g' });
+    expect(result.stdout).toContain('no GPU found on this host');
+    expect(result.stdout).toContain('this host has 2 CPU cores');
+  });
+
+  it('keeps 1 GPU, 4 cores and 16 GB where the host has them', async () => {
+    const result = await initWithInventory({
+      cpuCount: 64,
+      memoryTotalMb: 512 * 1024,
+      gpus: [{ index: 0, uuid: 'GPU-0000' }],
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.info).toMatchObject({ gpus: 1, cpu: 4, memory: 16, docker_shm: '4g' });
+    expect(result.stdout).not.toContain('note:');
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEntry } from '../../src/core/ledger-state.js';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
 import type { JobContainerSpec } from '../../src/docker/job-container.js';
-import { assertDockerForCi, BASE_IMAGE, skipWithoutDocker } from '../support/docker.js';
+import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
 
 /**
  * A GPU job cannot start here (no NVIDIA runtime), but Docker accepts the device request at
@@ -20,10 +20,15 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
     for (const id of created) await engine.remove(id);
   });
 
-  function spec(id: string, gpus: number[]): JobContainerSpec {
+  function spec(
+    id: string,
+    gpus: number[],
+    extra: Partial<JobContainerSpec> & { seq?: number } = {},
+  ): JobContainerSpec {
+    const { seq = 1, ...overrides } = extra;
     const job: JobEntry = {
       id,
-      seq: 1,
+      seq,
       user: 'tester',
       uid: 1000,
       project: { path: '/tmp/rp-gpu-test', name: 'gpu-test' },
@@ -46,27 +51,54 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
       mounts: [],
       shmBytes: 64 * 1024 * 1024,
       interactive: false,
+      ...overrides,
     };
   }
 
-  it('carries a device request with exactly the granted GPU ids', async () => {
-    const ref = await engine.createJobContainer(spec(`9${(process.pid % 900) + 100}`, [1, 3]));
+  async function containerEnv(id: string): Promise<string[]> {
+    const result = await docker(['inspect', '--format', '{{json .Config.Env}}', id]);
+    return JSON.parse(result.stdout) as string[];
+  }
+
+  it('carries a device request with exactly the granted GPUs, by UUID where known', async () => {
+    const ref = await engine.createJobContainer(
+      spec(`9${(process.pid % 900) + 100}`, [1, 3], { gpuDevices: ['GPU-1111', '3'] }),
+    );
     created.push(ref.id);
     const state = await engine.inspectContainer(ref.id);
     expect(state?.hostConfig.deviceRequests).toEqual([
-      { driver: 'nvidia', deviceIds: ['1', '3'], capabilities: [['gpu']] },
+      { driver: 'nvidia', deviceIds: ['GPU-1111', '3'], capabilities: [['gpu']] },
     ]);
+    expect(await containerEnv(ref.id)).toContain('NVIDIA_VISIBLE_DEVICES=GPU-1111,3');
     expect(state?.hostConfig.cpusetCpus).toBe('0');
     expect(state?.hostConfig.memory).toBe(256 * 1024 * 1024);
     expect(state?.hostConfig.memorySwap).toBe(256 * 1024 * 1024);
     expect(state?.labels['rp.gpus']).toBe('1,3');
   });
 
-  it('carries no device request for a job without GPUs', async () => {
-    const ref = await engine.createJobContainer(spec(`8${(process.pid % 900) + 100}`, []));
+  it('carries no device request for a job without GPUs, and hides every GPU from it', async () => {
+    const ref = await engine.createJobContainer(
+      spec(`8${(process.pid % 900) + 100}`, [], { gpuDevices: [], groups: [1000, 4242] }),
+    );
     created.push(ref.id);
     const state = await engine.inspectContainer(ref.id);
     expect(state?.hostConfig.deviceRequests).toEqual([]);
+    // With default-runtime nvidia, a CUDA image's NVIDIA_VISIBLE_DEVICES=all would hand it every GPU.
+    expect(await containerEnv(ref.id)).toContain('NVIDIA_VISIBLE_DEVICES=void');
+    const groups = await docker(['inspect', '--format', '{{json .HostConfig.GroupAdd}}', ref.id]);
+    expect(JSON.parse(groups.stdout)).toEqual(['4242']);
+  });
+
+  it('is not blocked by a stopped container left over from an earlier job with the same id', async () => {
+    // Given a container of job <id> (seq 1) that was never removed,
+    const id = `7${(process.pid % 900) + 100}`;
+    const leftover = await engine.createJobContainer(spec(id, [], { seq: 1, nameSuffix: 'old' }));
+    created.push(leftover.id);
+    // a later job that drew the same id gets a container of its own, not a 409 Conflict.
+    const next = await engine.createJobContainer(spec(id, [], { seq: 2, nameSuffix: 'new' }));
+    created.push(next.id);
+    expect(next.name).not.toBe(leftover.name);
+    expect(next.name.startsWith(`rp${id}-`)).toBe(true);
   });
 
   it('is found again from its labels', async () => {

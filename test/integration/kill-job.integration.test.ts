@@ -154,7 +154,8 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
   function session(): HostSession {
     return {
       rpHome,
-      policy,
+      policy: async () => policy,
+      transact: (decide) => store.transact((state) => decide(state, policy)),
       store,
       engine,
       clock,
@@ -214,7 +215,7 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
         store.transact((state: LedgerState) =>
           finish(
             state,
-            running.id,
+            running,
             { ending: 'exited', endedAt: clock.now().toISOString(), exitCode },
             policy,
             clock.now(),

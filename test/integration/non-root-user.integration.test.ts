@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { chown, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp } from '../support/cli.js';
 import {
@@ -89,5 +89,47 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp build as a non-root use
     expect(await runInImage(reference, ['sh', '-c', 'readlink /bin/sh; id -u; id -g'])).toBe(
       ['bash', user.uid, user.gid].join('\n'),
     );
+  });
+
+  it("runs the job with the user's other groups: a group-readable paths.json folder reads", async () => {
+    // Given a dataset only a group of the user's (not their own group) may read: 0750 / 0640,
+    const groupName = `${user.name}d`;
+    await execa('groupadd', [groupName]);
+    const data = await makeTempDir('rp-group-data-');
+    try {
+      await execa('usermod', ['-a', '-G', groupName, user.name]);
+      const gid = Number((await execa('getent', ['group', groupName])).stdout.split(':')[2]);
+      await writeFile(join(data.dir, 'secret.txt'), 'only for the group\n', { mode: 0o640 });
+      await chown(join(data.dir, 'secret.txt'), 0, gid);
+      await chown(data.dir, 0, gid);
+      await chmod(data.dir, 0o750);
+      // listed in paths.json of a project with a queue of its own,
+      await writeFile(join(dir, '.rp/paths.json'), JSON.stringify([data.dir]));
+      const rpHome = join(dir, '.host');
+      await mkdir(rpHome);
+      await chown(rpHome, user.uid, user.gid);
+      const env = { RP_HOME: rpHome };
+      const hostInit = await rp(['host', 'init'], { cwd: dir, env, asUser: user.name });
+      expect(hostInit.exitCode, hostInit.stderr).toBe(0);
+      await writeFile(
+        join(dir, 'read.sh'),
+        `#!/bin/bash\nid -G\ncat "$HOME/${basename(data.dir)}/secret.txt"\n`,
+        { mode: 0o755 },
+      );
+
+      // when the user runs a job, it is in that group and reads the file.
+      const result = await rp(
+        ['run', '--script=read.sh', '--gpu', '0', '--cpu', '1', '--mem', '0.5'],
+        { cwd: dir, env, asUser: user.name },
+      );
+      expect(result.exitCode, result.stderr).toBe(0);
+      const [groups = '', content] = result.stdout.split('\n');
+      expect(groups.split(' ')).toContain(String(gid));
+      expect(content).toBe('only for the group');
+    } finally {
+      await writeFile(join(dir, '.rp/paths.json'), '[]\n');
+      await data.cleanup();
+      await execa('groupdel', [groupName], { reject: false });
+    }
   });
 });

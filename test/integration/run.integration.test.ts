@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
 import {
   createRpProject,
@@ -177,18 +178,17 @@ describe.skipIf(skipWithoutDocker)('rp run (real Docker engine)', () => {
     expect(running?.state).toBe('running');
 
     // Given garbage in the ledger, when any rp process next touches it,
-    await writeFile(join(project.rpHome, 'ledger.json'), '{"version": 1, "jobs": [ garbage');
+    await writeFile(ledgerPaths(project.rpHome).ledger, '{"version": 1, "jobs": [ garbage');
     await project.script('noop.sh', 'true');
     const other = await run(['--script=noop.sh', '--cpu', '2', '--no-wait']);
     expect(other.stderr).toContain('ledger');
 
     // then the running job is known again, and the garbage is kept aside.
     expect((await project.ledger()).jobs.map((job) => job.id)).toEqual([running?.id]);
-    const aside = (await readdir(project.rpHome)).filter((name) =>
-      name.startsWith('ledger.json.corrupt-'),
-    );
+    const queue = ledgerPaths(project.rpHome).dir;
+    const aside = (await readdir(queue)).filter((name) => name.startsWith('ledger.json.corrupt-'));
     expect(aside).toHaveLength(1);
-    expect(await readFile(join(project.rpHome, aside[0] as string), 'utf8')).toContain('garbage');
+    expect(await readFile(join(queue, aside[0] as string), 'utf8')).toContain('garbage');
 
     holder.kill('SIGINT');
     expect((await holder).exitCode).toBe(130);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLedgerText } from '../../src/core/ledger-schema.js';
-import { emptyLedger } from '../../src/core/ledger-state.js';
+import { emptyLedger, LEDGER_VERSION } from '../../src/core/ledger-state.js';
 import { makeJob } from './fixtures/jobs.js';
 
 describe('parseLedgerText', () => {
@@ -10,10 +10,25 @@ describe('parseLedgerText', () => {
   });
 
   it('reports a ledger from a newer rp as such, even when the rest is unrecognisable', () => {
-    expect(parseLedgerText('{"version": 2, "entirely": "different"}')).toEqual({
+    expect(parseLedgerText('{"version": 3, "entirely": "different"}')).toEqual({
       kind: 'future',
-      version: 2,
+      version: 3,
     });
+  });
+
+  it('reads a version 1 ledger (no head, no images) as the current version', () => {
+    const job = makeJob({ id: '1234', seq: 2 });
+    const parsed = parseLedgerText(JSON.stringify({ version: 1, nextSeq: 3, jobs: [job] }));
+    expect(parsed).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
+  it("keeps the recorded head and each job's image", () => {
+    const job = makeJob({ id: '1234', seq: 2, image: 'rp/alice-p:0123abcd' });
+    const state = { ...emptyLedger(), nextSeq: 3, jobs: [job], head: { id: '1234', seq: 2 } };
+    expect(parseLedgerText(JSON.stringify(state))).toEqual({ kind: 'ok', state });
   });
 
   it.each([

@@ -48,11 +48,15 @@ describe('removeJob and toHistoryRecord', () => {
   const state = { ...emptyLedger(), nextSeq: 5, jobs: [job] };
 
   it('removes the job and describes how it ended', () => {
-    const removed = removeJob(state, '2222', {
-      ending: 'killed',
-      endedAt: '2025-01-01T00:02:00.000Z',
-      exitCode: 137,
-    });
+    const removed = removeJob(
+      state,
+      { id: '2222', seq: 4 },
+      {
+        ending: 'killed',
+        endedAt: '2025-01-01T00:02:00.000Z',
+        exitCode: 137,
+      },
+    );
     expect(removed.state).toEqual({ ...state, jobs: [] });
     expect(removed.record).toEqual({
       id: '2222',
@@ -72,7 +76,7 @@ describe('removeJob and toHistoryRecord', () => {
   });
 
   it('returns the same state object when the job is not there, so nothing is written', () => {
-    const removed = removeJob(state, '9999', { ending: 'exited', endedAt: 'x' });
+    const removed = removeJob(state, { id: '9999', seq: 4 }, { ending: 'exited', endedAt: 'x' });
     expect(removed.state).toBe(state);
     expect(removed.record).toBeUndefined();
   });

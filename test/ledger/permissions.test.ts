@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/core/errors.js';
 import { emptyLedger } from '../../src/core/ledger-state.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { makeTempDir } from '../support/tmp.js';
 import { compileWorker, type CompiledWorker } from './fixtures/compile-worker.js';
 import { spawnWorker } from './fixtures/spawn-worker.js';
@@ -27,11 +28,17 @@ afterAll(async () => {
   await compiled.cleanup();
 });
 
+let queue: string;
+
 beforeEach(async () => {
   ({ dir: rpHome, cleanup } = await makeTempDir('rp-perm-'));
+  queue = ledgerPaths(rpHome).dir;
+  await mkdir(queue);
+  // Another user may look into the host directory but not write to the queue folder.
+  await chmod(rpHome, 0o755);
 });
 afterEach(async () => {
-  await chmod(rpHome, 0o755);
+  await chmod(queue, 0o755);
   await cleanup();
 });
 
@@ -41,9 +48,9 @@ describe('a host directory the user cannot write', () => {
     ['the ledger exists', true],
   ])('fails with a ConfigError naming the path when %s', async (_case, ledgerExists) => {
     if (ledgerExists) {
-      await writeFile(join(rpHome, 'ledger.json'), JSON.stringify(emptyLedger()), { mode: 0o644 });
+      await writeFile(join(queue, 'ledger.json'), JSON.stringify(emptyLedger()), { mode: 0o644 });
     }
-    await chmod(rpHome, 0o555);
+    await chmod(queue, 0o555);
 
     // Reading a missing ledger creates it (under the lock); with a ledger there, submit a job.
     const mode = ledgerExists ? 'submit' : 'open';
@@ -53,10 +60,10 @@ describe('a host directory the user cannot write', () => {
     const { code } = await worker.exit;
 
     expect(error).toMatchObject({ name: 'ConfigError' });
-    expect(error.message).toContain(`${join(rpHome, 'ledger.json.lock')}: permission denied`);
-    expect(error.hint).toContain(rpHome);
+    expect(error.message).toContain(`${join(queue, 'ledger.json.lock')}: permission denied`);
+    expect(error.hint).toContain(queue);
     expect(code).toBe(ExitCode.config);
     expect(worker.stderr()).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
-    expect(existsSync(join(rpHome, 'ledger.json.lock'))).toBe(false);
+    expect(existsSync(join(queue, 'ledger.json.lock'))).toBe(false);
   });
 });

@@ -1,17 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobEntry, LedgerState, ProcessRef } from '../../src/core/ledger-state.js';
 import { emptyLedger } from '../../src/core/ledger-state.js';
 import { manualClock } from '../../src/host/clock.js';
 import { isProcessAlive, processRefOf } from '../../src/host/process.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { readHistory } from '../../src/ledger/history.js';
+import { EngineMismatchError } from '../../src/ledger/engine-id.js';
 import {
   classifyJob,
   classifyOrphan,
+  CONTAINER_SWEEP_INTERVAL_MS,
+  containerSweepDue,
   isSameEntry,
+  planContainerRemoval,
   planReap,
   reapDead,
+  type JobContainer,
 } from '../../src/ledger/reaper.js';
 import { openLedger, type LedgerStore } from '../../src/ledger/store.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -83,6 +91,86 @@ describe('reaper decisions (pure)', () => {
     expect(isSameEntry(job, { ...job, supervisor: { pid: 1, startTime: '2' } })).toBe(false);
     expect(isSameEntry(job, { ...job, container: { id: 'c2', name: 'x' } })).toBe(false);
     expect(isSameEntry(job, { ...job, seq: 2 })).toBe(false);
+  });
+});
+
+describe('leftover containers (pure)', () => {
+  const live = new Set(['live']);
+  /** A job whose supervisor is `live` or `dead` (its command says which, for the predicate). */
+  const job = (
+    id: string,
+    seq: number,
+    supervisor: 'live' | 'dead',
+    state: JobEntry['state'] = 'granted',
+  ) => makeJob({ id, seq, state, command: supervisor });
+  const alive = (entry: JobEntry): boolean => live.has(entry.command);
+  const box = (
+    id: string,
+    jobId: string,
+    seq: number | undefined,
+    state: string,
+  ): JobContainer => ({ id, name: `rp${jobId}`, state, job: { id: jobId, seq } });
+  const ledger = (...jobs: JobEntry[]): LedgerState => ({ ...emptyLedger(), nextSeq: 100, jobs });
+  const removed = (state: LedgerState, containers: JobContainer[]): string[] =>
+    planContainerRemoval(state, containers, alive).map((container) => container.id);
+
+  it('removes the created, exited or dead containers of jobs that have left the ledger', () => {
+    const containers = [
+      box('created', '1001', 1, 'created'),
+      box('exited', '1002', 2, 'exited'),
+      box('dead', '1003', 3, 'dead'),
+    ];
+    expect(removed(ledger(), containers)).toEqual(['created', 'exited', 'dead']);
+  });
+
+  it('never removes a container that runs (or may run again), whoever it belongs to', () => {
+    const containers = ['running', 'restarting', 'paused', 'removing'].map((state) =>
+      box(state, '1001', 1, state),
+    );
+    expect(removed(ledger(), containers)).toEqual([]);
+    expect(removed(ledger(job('1001', 1, 'dead', 'running')), containers)).toEqual([]);
+  });
+
+  it('keeps the created container of a live granted job: its supervisor is about to start it', () => {
+    const state = ledger(job('1001', 1, 'live'));
+    expect(removed(state, [box('c', '1001', 1, 'created')])).toEqual([]);
+    // Exited, but its live supervisor removes it itself once it has released the job.
+    expect(removed(state, [box('c', '1001', 1, 'exited')])).toEqual([]);
+  });
+
+  it('removes the containers of a job whose supervisor is dead, unless they run', () => {
+    const state = ledger(job('1001', 1, 'dead'));
+    expect(removed(state, [box('created', '1001', 1, 'created')])).toEqual(['created']);
+    expect(removed(state, [box('exited', '1001', 1, 'exited')])).toEqual(['exited']);
+    expect(removed(state, [box('running', '1001', 1, 'running')])).toEqual([]);
+  });
+
+  it('matches id and seq: a reused id does not keep an earlier job’s container', () => {
+    const state = ledger(job('1001', 7, 'live'));
+    expect(
+      removed(state, [box('old', '1001', 3, 'exited'), box('new', '1001', 7, 'created')]),
+    ).toEqual(['old']);
+  });
+
+  it('keeps a container without a seq label while any live job has its id', () => {
+    expect(
+      removed(ledger(job('1001', 7, 'live')), [box('c', '1001', undefined, 'exited')]),
+    ).toEqual([]);
+    expect(
+      removed(ledger(job('1001', 7, 'dead')), [box('c', '1001', undefined, 'exited')]),
+    ).toEqual(['c']);
+  });
+
+  it('lists containers after a reap, without a stamp, or once the interval has passed', () => {
+    const now = new Date('2025-06-01T12:00:00.000Z');
+    const ago = (ms: number) => new Date(now.getTime() - ms);
+    expect(containerSweepDue(true, ago(1_000), now)).toBe(true);
+    expect(containerSweepDue(false, undefined, now)).toBe(true);
+    expect(containerSweepDue(false, ago(1_000), now)).toBe(false);
+    expect(containerSweepDue(false, ago(CONTAINER_SWEEP_INTERVAL_MS - 1), now)).toBe(false);
+    expect(containerSweepDue(false, ago(CONTAINER_SWEEP_INTERVAL_MS), now)).toBe(true);
+    // A stamp from the future (the clock was set back) must not stop listings for good.
+    expect(containerSweepDue(false, ago(-60_000), now)).toBe(true);
   });
 });
 
@@ -229,5 +317,129 @@ describe('reapDead with real processes', () => {
 
     expect(report.reaped).toEqual([]);
     expect((await store.read()).jobs).toHaveLength(1);
+  });
+
+  /** A stand-in for the queue's containers: what the engine would list, and what was removed. */
+  function containers(listed: () => JobContainer[] | Promise<JobContainer[]>) {
+    const removed: string[] = [];
+    let listings = 0;
+    return {
+      removed,
+      listings: () => listings,
+      sweep: {
+        list: async () => {
+          listings += 1;
+          return listed();
+        },
+        remove: async (id: string) => {
+          removed.push(id);
+        },
+      },
+    };
+  }
+  const noContainerRuns = async () => false;
+
+  it("removes the container of a job reaped for a dead supervisor, and no live job's", async () => {
+    // Given a granted job whose supervisor died after creating its container, and a live one's
+    const dead = await startSupervisor();
+    const alive = await startSupervisor();
+    await add(makeJob({ id: '1001', seq: 1, state: 'granted', supervisor: dead.ref }));
+    await add(makeJob({ id: '1002', seq: 2, state: 'granted', supervisor: alive.ref }));
+    await kill(dead.child);
+    const docker = containers(() => [
+      { id: 'left', name: 'rp1001', state: 'created', job: { id: '1001', seq: 1 } },
+      { id: 'live', name: 'rp1002', state: 'created', job: { id: '1002', seq: 2 } },
+    ]);
+
+    // When any rp process reaps
+    const report = await reapDead(store, {
+      isProcessAlive,
+      containerIsRunning: noContainerRuns,
+      clock,
+      containers: docker.sweep,
+    });
+
+    // Then the entry and its never-started container are gone; the live job keeps its own
+    expect(report.reaped.map((job) => job.id)).toEqual(['1001']);
+    expect(docker.removed).toEqual(['left']);
+    expect(report.removedContainers?.map((container) => container.id)).toEqual(['left']);
+  });
+
+  it('lists containers only when it reaped something or the last listing is old', async () => {
+    // Given a ledger whose only job is live
+    const alive = await startSupervisor();
+    await add(makeJob({ id: '1001', seq: 1, supervisor: alive.ref }));
+    const docker = containers(() => []);
+    const deps = {
+      isProcessAlive,
+      containerIsRunning: noContainerRuns,
+      clock,
+      containers: docker.sweep,
+    };
+
+    // When reaping for the first time on this host, then again soon after
+    await reapDead(store, deps);
+    clock.advance(CONTAINER_SWEEP_INTERVAL_MS - 1);
+    const soon = await reapDead(store, deps);
+
+    // Then Docker is asked once; the second pass does not list
+    expect(docker.listings()).toBe(1);
+    expect(soon.removedContainers).toBeUndefined();
+
+    // When the interval has passed, or the stamp is unreadable
+    clock.advance(1);
+    await reapDead(store, deps);
+    await writeFile(join(ledgerPaths(rpHome).dir, 'containers-swept'), 'garbage');
+    await reapDead(store, deps);
+
+    // Then each pass lists again
+    expect(docker.listings()).toBe(3);
+  });
+
+  it('judges containers against the ledger as it is after the listing', async () => {
+    // Given a job submitted and granted while the listing runs, whose container is then created
+    const supervisor = await startSupervisor();
+    const docker = containers(async () => {
+      await add(makeJob({ id: '1001', seq: 1, state: 'granted', supervisor: supervisor.ref }));
+      return [{ id: 'new', name: 'rp1001', state: 'created', job: { id: '1001', seq: 1 } }];
+    });
+
+    // When reaping
+    const report = await reapDead(store, {
+      isProcessAlive,
+      containerIsRunning: noContainerRuns,
+      clock,
+      containers: docker.sweep,
+    });
+
+    // Then the new job's container is left for its supervisor to start
+    expect(docker.removed).toEqual([]);
+    expect(report.removedContainers).toEqual([]);
+  });
+
+  it('reaps nothing when the engine is not the ledger’s', async () => {
+    // Given a queued job and a running one, both with dead supervisors
+    const supervisor = await startSupervisor();
+    await add(
+      makeJob({ id: '1001', seq: 1, state: 'running', supervisor: supervisor.ref, container }),
+    );
+    await add(makeJob({ id: '1002', seq: 2, supervisor: supervisor.ref }));
+    await kill(supervisor.child);
+    const docker = containers(() => []);
+
+    // When the container check finds this process reaches another engine
+    const reaping = reapDead(store, {
+      isProcessAlive,
+      containerIsRunning: async () => {
+        throw new EngineMismatchError('another engine');
+      },
+      clock,
+      containers: docker.sweep,
+    });
+
+    // Then reaping fails with that error, and the ledger and containers are untouched
+    await expect(reaping).rejects.toThrow(EngineMismatchError);
+    expect((await store.read()).jobs.map((job) => job.id)).toEqual(['1001', '1002']);
+    expect(docker.listings()).toBe(0);
   });
 });

@@ -5,22 +5,28 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import {
   emptyLedger,
+  LEDGER_VERSION,
   removeJob,
   type JobEntry,
   type LedgerState,
 } from '../../src/core/ledger-state.js';
 import { manualClock } from '../../src/host/clock.js';
 import { readHistory } from '../../src/ledger/history.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { openLedger, type OpenLedgerOptions } from '../../src/ledger/store.js';
 import { makeTempDir } from '../support/tmp.js';
 import { makeJob } from './fixtures/jobs.js';
 
 let rpHome: string;
+/** The queue folder under rpHome, where the ledger lives. */
+let queue: string;
 let cleanup: () => Promise<void>;
 let warnings: string[];
 
 beforeEach(async () => {
   ({ dir: rpHome, cleanup } = await makeTempDir('rp-ledger-'));
+  queue = ledgerPaths(rpHome).dir;
+  await mkdir(queue);
   warnings = [];
 });
 afterEach(async () => {
@@ -43,11 +49,11 @@ function withJob(state: LedgerState, job: JobEntry): LedgerState {
   return { ...state, nextSeq: Math.max(state.nextSeq, job.seq + 1), jobs: [...state.jobs, job] };
 }
 
-const ledgerText = () => readFile(join(rpHome, 'ledger.json'), 'utf8');
+const ledgerText = () => readFile(join(queue, 'ledger.json'), 'utf8');
 
-/** Everything in rpHome except the ledger, the history and corrupt copies: temp files, locks. */
+/** Everything in the queue folder except the ledger, the history and corrupt copies: temp files, locks. */
 async function leftovers(): Promise<string[]> {
-  const names = await readdir(rpHome);
+  const names = await readdir(queue);
   return names.filter(
     (name) => !['ledger.json', 'history.jsonl'].includes(name) && !name.includes('.corrupt-'),
   );
@@ -161,7 +167,7 @@ describe('ledger store', () => {
 
   it('refuses a ledger written by a newer rp, and leaves it alone', async () => {
     const future = JSON.stringify({ version: 99, somethingNew: true });
-    await writeFile(join(rpHome, 'ledger.json'), future);
+    await writeFile(join(queue, 'ledger.json'), future);
     const store = await open();
 
     await expect(store.read()).rejects.toThrow(ConfigError);
@@ -171,7 +177,7 @@ describe('ledger store', () => {
     );
     expect(await ledgerText()).toBe(future);
     expect(await leftovers()).toEqual([]);
-    expect((await readdir(rpHome)).some((name) => name.includes('corrupt'))).toBe(false);
+    expect((await readdir(queue)).some((name) => name.includes('corrupt'))).toBe(false);
   });
 
   it.each([
@@ -181,7 +187,7 @@ describe('ledger store', () => {
     ['valid JSON that is not a ledger', JSON.stringify({ version: 1, jobs: 'nope' })],
   ])('moves a corrupt ledger (%s) aside and rebuilds it from recover()', async (_what, text) => {
     // Given a corrupt ledger, and Docker knowing of one running job
-    await writeFile(join(rpHome, 'ledger.json'), text);
+    await writeFile(join(queue, 'ledger.json'), text);
     const running = makeJob({
       id: '4242',
       seq: 17,
@@ -195,9 +201,9 @@ describe('ledger store', () => {
     const state = await store.read();
 
     // Then the old file is kept aside, byte for byte, and the ledger holds what Docker knows
-    const aside = join(rpHome, 'ledger.json.corrupt-2025-03-04T05-06-07.890Z');
+    const aside = join(queue, 'ledger.json.corrupt-2025-03-04T05-06-07.890Z');
     expect(await readFile(aside, 'utf8')).toBe(text);
-    expect(state).toEqual({ version: 1, nextSeq: 18, jobs: [running] });
+    expect(state).toEqual({ version: LEDGER_VERSION, nextSeq: 18, jobs: [running] });
     expect(JSON.parse(await ledgerText())).toEqual(state);
     expect(recover).toHaveBeenCalledTimes(1);
     expect(warnings).toHaveLength(1);
@@ -206,7 +212,7 @@ describe('ledger store', () => {
   });
 
   it('rebuilds inside a transaction too, then applies the decision to the rebuilt state', async () => {
-    await writeFile(join(rpHome, 'ledger.json'), '{"garbage":');
+    await writeFile(join(queue, 'ledger.json'), '{"garbage":');
     const store = await open({ recover: async () => [makeJob({ id: '5555', seq: 3 })] });
 
     const seen = await store.transact((state) => ({
@@ -220,29 +226,29 @@ describe('ledger store', () => {
 
   it('never overwrites an earlier corrupt copy', async () => {
     const store = await open();
-    await writeFile(join(rpHome, 'ledger.json'), 'first garbage');
+    await writeFile(join(queue, 'ledger.json'), 'first garbage');
     await store.read();
-    await writeFile(join(rpHome, 'ledger.json'), 'second garbage');
+    await writeFile(join(queue, 'ledger.json'), 'second garbage');
     await store.read(); // the same (fixed) clock time
 
-    const base = join(rpHome, 'ledger.json.corrupt-2025-03-04T05-06-07.890Z');
+    const base = join(queue, 'ledger.json.corrupt-2025-03-04T05-06-07.890Z');
     expect(await readFile(base, 'utf8')).toBe('first garbage');
     expect(await readFile(`${base}-1`, 'utf8')).toBe('second garbage');
   });
 
   it('does not rebuild again when another process repaired the ledger meanwhile', async () => {
-    await writeFile(join(rpHome, 'ledger.json'), 'garbage');
+    await writeFile(join(queue, 'ledger.json'), 'garbage');
     const repaired = withJob(emptyLedger(), makeJob({ id: '7777', seq: 1 }));
     const store = await open({
       // While this process asks Docker (without the lock), another one rebuilds the ledger.
       recover: async () => {
-        await writeFile(join(rpHome, 'ledger.json'), JSON.stringify(repaired));
+        await writeFile(join(queue, 'ledger.json'), JSON.stringify(repaired));
         return [makeJob({ id: '8888', seq: 1 })];
       },
     });
 
     expect(await store.read()).toEqual(repaired);
-    expect((await readdir(rpHome)).some((name) => name.includes('corrupt'))).toBe(false);
+    expect((await readdir(queue)).some((name) => name.includes('corrupt'))).toBe(false);
   });
 
   it('appends a history line in the transaction that removes a finished job', async () => {
@@ -256,7 +262,7 @@ describe('ledger store', () => {
     await store.transact((state) => ({ state: withJob(state, job), result: undefined }));
 
     const record = await store.transact((state) => {
-      const removed = removeJob(state, '2468', {
+      const removed = removeJob(state, job, {
         ending: 'exited',
         endedAt: clock.now().toISOString(),
         exitCode: 3,
@@ -287,7 +293,7 @@ describe('ledger store', () => {
     await store.transact((state) => ({ state: withJob(state, job), result: undefined }));
 
     await store.transact((state) => {
-      const removed = removeJob(state, '1357', { ending: 'cancelled', endedAt: 'x' });
+      const removed = removeJob(state, job, { ending: 'cancelled', endedAt: 'x' });
       return { state: removed.state, result: undefined, history: [removed.record!] };
     });
 
@@ -298,12 +304,12 @@ describe('ledger store', () => {
 
   it('turns file-system errors into a ConfigError naming the path, and leaves no lock', async () => {
     // ledger.json is a directory: reading it fails with EISDIR.
-    await mkdir(join(rpHome, 'ledger.json'));
+    await mkdir(join(queue, 'ledger.json'));
     const store = await open();
 
     const failure = store.transact((state) => ({ state, result: undefined }));
     await expect(failure).rejects.toThrow(ConfigError);
-    await expect(failure).rejects.toThrow(join(rpHome, 'ledger.json'));
+    await expect(failure).rejects.toThrow(join(queue, 'ledger.json'));
     expect(existsSync(store.paths.lock)).toBe(false);
   });
 

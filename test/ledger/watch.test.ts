@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/host/clock.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { openLedger, type LedgerStore } from '../../src/ledger/store.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -49,8 +50,8 @@ describe('waitForChange', () => {
 
   it('ignores other files in the host directory', async () => {
     const waiting = store.waitForChange({ timeoutMs: 300, ...NO_POLL });
-    await writeFile(join(rpHome, 'history.jsonl'), 'x\n');
-    await writeFile(join(rpHome, 'something-else'), 'x');
+    await writeFile(join(ledgerPaths(rpHome).dir, 'history.jsonl'), 'x\n');
+    await writeFile(join(ledgerPaths(rpHome).dir, 'something-else'), 'x');
 
     expect(await waiting).toBe('timeout');
   });

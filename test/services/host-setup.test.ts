@@ -11,9 +11,11 @@ import {
   loadHostConfig,
   rpHomeFromEnv,
   setupHint,
+  refreshHost,
   showHost,
-  type InventoryProbe,
 } from '../../src/services/host-setup.js';
+import { openPolicySource, type DetectMachine } from '../../src/services/host-policy.js';
+import type { Detection } from '../../src/core/stored-inventory.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const GB = 1024;
@@ -24,13 +26,15 @@ const INVENTORY: HostInventory = {
 };
 
 /** Hands out the fixed inventory and records whether GPUs were asked for. */
-function fakeProbe(): InventoryProbe & { gpuProbes: boolean[] } {
+function fakeProbe(): DetectMachine & { gpuProbes: boolean[] } {
   const gpuProbes: boolean[] = [];
-  const probe = async (what: { gpus: boolean }): Promise<HostInventory> => {
+  const probe = async (what: { gpus: boolean }): Promise<Detection> => {
     gpuProbes.push(what.gpus);
-    return what.gpus
-      ? INVENTORY
-      : { cpuCount: INVENTORY.cpuCount, memoryTotalMb: INVENTORY.memoryTotalMb };
+    return {
+      cpuCount: INVENTORY.cpuCount,
+      memoryTotalMb: INVENTORY.memoryTotalMb,
+      gpus: what.gpus ? { kind: 'ok', gpus: INVENTORY.gpus ?? [] } : { kind: 'skipped' },
+    };
   };
   return Object.assign(probe, { gpuProbes });
 }
@@ -68,20 +72,27 @@ describe('initHost', () => {
     const result = await initHost({
       rpHome,
       force: false,
-      probe: fakeProbe(),
+      detect: fakeProbe(),
       findGroup: ownGroup,
     });
 
+    // The host directory and its config are root's; the queue folder is the group's.
     const info = await stat(rpHome);
     expect(info.isDirectory()).toBe(true);
-    expect(info.mode & 0o7777).toBe(0o2775);
-    expect(result.mode).toBe('2775');
+    expect(info.mode & 0o7777).toBe(0o755);
+    expect(result.mode).toBe('755');
+    const queue = await stat(join(rpHome, 'queue'));
+    expect(queue.mode & 0o7777).toBe(0o2775);
+    expect(result.queueMode).toBe('2775');
     expect(result.directory).toBe('created');
     expect(result.config).toBe('written');
-    expect(result.group).toEqual({ name: 'docker', gid: info.gid });
+    expect(result.group).toEqual({ name: 'docker', gid: queue.gid });
 
     const configInfo = await stat(join(rpHome, 'config.json'));
-    expect(configInfo.mode & 0o777).toBe(0o664);
+    expect(configInfo.mode & 0o777).toBe(0o644);
+    // The machine was detected and stored for every process.
+    const inventory = JSON.parse(await readFile(join(rpHome, 'queue/inventory.json'), 'utf8'));
+    expect(inventory).toMatchObject({ cpuCount: 8, gpus: INVENTORY.gpus });
     const config = JSON.parse(await readFile(join(rpHome, 'config.json'), 'utf8'));
     expect(config.capacity).toEqual({
       gpus: 'auto',
@@ -100,7 +111,7 @@ describe('initHost', () => {
     const result = await initHost({
       rpHome,
       force: false,
-      probe: fakeProbe(),
+      detect: fakeProbe(),
       findGroup: async () => undefined,
     });
     expect(result.group).toBeUndefined();
@@ -109,14 +120,14 @@ describe('initHost', () => {
 
   it('refuses to replace an existing config without --force, and replaces it with', async () => {
     // Given a host set up and then edited by its admin
-    await initHost({ rpHome, force: false, probe: fakeProbe(), findGroup: ownGroup });
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
     const configFile = join(rpHome, 'config.json');
     const edited = '{"limits": {"default": {"gpus": 1}}}\n';
     await writeFile(configFile, edited);
 
     // When init runs again without --force, then it refuses and the edit survives
     const error = await rejection(
-      initHost({ rpHome, force: false, probe: fakeProbe(), findGroup: ownGroup }),
+      initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup }),
     );
     expect(error.message).toContain(`${configFile} exists and was kept`);
     expect(error.hint).toContain('rp host init --force');
@@ -126,7 +137,7 @@ describe('initHost', () => {
     const result = await initHost({
       rpHome,
       force: true,
-      probe: fakeProbe(),
+      detect: fakeProbe(),
       findGroup: ownGroup,
     });
     expect(result.config).toBe('replaced');
@@ -138,10 +149,10 @@ describe('initHost', () => {
   });
 
   it('makes files an earlier rp left behind group-writable', async () => {
-    await mkdir(rpHome, { recursive: true });
-    const history = join(rpHome, 'history.jsonl');
+    await mkdir(join(rpHome, 'queue'), { recursive: true });
+    const history = join(rpHome, 'queue/history.jsonl');
     await writeFile(history, '', { mode: 0o644 });
-    await initHost({ rpHome, force: false, probe: fakeProbe(), findGroup: ownGroup });
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
     expect((await stat(history)).mode & 0o777).toBe(0o664);
   });
 
@@ -150,7 +161,7 @@ describe('initHost', () => {
     const blocker = join(tmp, 'not-a-dir');
     await writeFile(blocker, '');
     const error = await rejection(
-      initHost({ rpHome: join(blocker, 'rp'), force: false, probe: fakeProbe() }),
+      initHost({ rpHome: join(blocker, 'rp'), force: false, detect: fakeProbe() }),
     );
     expect(error.message).toContain(`cannot create ${join(blocker, 'rp')}`);
   });
@@ -158,28 +169,29 @@ describe('initHost', () => {
 
 describe('loadHostConfig', () => {
   it('names the missing directory and the command to run', async () => {
-    const error = await rejection(loadHostConfig(rpHome, { probe: fakeProbe() }));
+    const error = await rejection(loadHostConfig(rpHome, { detect: fakeProbe() }));
     expect(error.message).toBe(`this host is not set up for rp: ${rpHome} does not exist`);
     expect(error.hint).toContain(`RP_HOME=${rpHome} rp host init`);
   });
 
   it('names the missing config in an existing directory', async () => {
     await mkdir(rpHome);
-    const error = await rejection(loadHostConfig(rpHome, { probe: fakeProbe() }));
+    const error = await rejection(loadHostConfig(rpHome, { detect: fakeProbe() }));
     expect(error.message).toContain(`${join(rpHome, 'config.json')} does not exist`);
     expect(error.hint).toContain('rp host init');
   });
 
   it('tells users of the default directory that an admin must run sudo rp host init', () => {
     expect(setupHint(DEFAULT_RP_HOME)).toContain('an administrator must run "sudo rp host init"');
-    expect(setupHint(DEFAULT_RP_HOME)).toContain('RP_HOME=~/.rp rp host init');
+    // Never a private queue: two queues on one host hand out the same GPUs twice.
+    expect(setupHint(DEFAULT_RP_HOME)).not.toContain('RP_HOME=');
   });
 
   it('names the file when it is not JSON', async () => {
     await mkdir(rpHome);
     const file = join(rpHome, 'config.json');
     await writeFile(file, '{"capacity": {');
-    const error = await rejection(loadHostConfig(rpHome, { probe: fakeProbe() }));
+    const error = await rejection(loadHostConfig(rpHome, { detect: fakeProbe() }));
     expect(error.message).toContain(`${file} is not valid JSON`);
   });
 
@@ -187,36 +199,111 @@ describe('loadHostConfig', () => {
     await mkdir(rpHome);
     const file = join(rpHome, 'config.json');
     await writeFile(file, '{"limits": {"default": {"gpus": "two"}}}');
-    const error = await rejection(loadHostConfig(rpHome, { probe: fakeProbe() }));
+    const error = await rejection(loadHostConfig(rpHome, { detect: fakeProbe() }));
     expect(error.message).toContain(file);
     expect(error.message).toContain('limits.default.gpus: must be a whole number of GPUs');
   });
 
-  it('runs nvidia-smi only when the config leaves GPUs to detection', async () => {
+  it('detects GPUs once for the host, and again only when the config leaves them to detection', async () => {
     await mkdir(rpHome);
     const file = join(rpHome, 'config.json');
     await writeFile(file, '{"capacity": {"gpus": [{"index": 3}]}}');
     const probe = fakeProbe();
-    const loaded = await loadHostConfig(rpHome, { probe });
-    expect(probe.gpuProbes).toEqual([false]);
+    // No stored inventory yet: everything is detected and stored.
+    const loaded = await loadHostConfig(rpHome, { detect: probe });
+    expect(probe.gpuProbes).toEqual([true]);
     expect(loaded.capacity.gpus).toEqual([{ index: 3 }]);
 
+    // Unchanged config: the stored inventory serves, nothing runs.
+    await loadHostConfig(rpHome, { detect: probe });
+    expect(probe.gpuProbes).toEqual([true]);
+
+    await writeFile(file, '{"capacity": {"gpus": [{"index": 3}]}, "limits": {}}');
+    await loadHostConfig(rpHome, { detect: probe });
+    expect(probe.gpuProbes).toEqual([true, false]);
+
     await writeFile(file, '{}');
-    await loadHostConfig(rpHome, { probe });
-    expect(probe.gpuProbes).toEqual([false, true]);
+    const auto = await loadHostConfig(rpHome, { detect: probe });
+    expect(probe.gpuProbes).toEqual([true, false, true]);
+    expect(auto.capacity.gpus).toEqual(INVENTORY.gpus);
+  });
+});
+
+describe('the stored inventory', () => {
+  const failing: DetectMachine = async (what) => ({
+    cpuCount: INVENTORY.cpuCount,
+    memoryTotalMb: INVENTORY.memoryTotalMb,
+    gpus: what.gpus
+      ? { kind: 'failed', reason: 'nvidia-smi did not answer within 5 s' }
+      : { kind: 'skipped' },
+  });
+
+  it('is never shrunk by a GPU detection that fails or times out', async () => {
+    // Given a host set up while nvidia-smi answered
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
+    // When the config changes and the next detection times out
+    await writeFile(join(rpHome, 'config.json'), '{"limits": {"default": {"gpus": 1}}}');
+    const loaded = await loadHostConfig(rpHome, { detect: failing });
+    // Then the GPUs found before are still the host's
+    expect(loaded.capacity.gpus).toEqual(INVENTORY.gpus);
+    const refreshed = await refreshHost({ rpHome, detect: failing });
+    expect(refreshed.capacity.gpus).toEqual(INVENTORY.gpus);
+    expect(refreshed.warnings.join('\n')).toContain('kept the 1 GPU(s) found before');
+  });
+
+  it('follows a detection that answered, fewer GPUs included (rp host refresh)', async () => {
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
+    const none: DetectMachine = async () => ({
+      cpuCount: 8,
+      memoryTotalMb: 64 * GB,
+      gpus: { kind: 'ok', gpus: [] },
+    });
+    const refreshed = await refreshHost({ rpHome, detect: none });
+    expect(refreshed.capacity.gpus).toEqual([]);
+    expect(refreshed.warnings.join('\n')).toContain('GPUs changed: 1 before, 0 now');
+  });
+
+  it('is what every process schedules with: the config is read again when it changes', async () => {
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
+    const file = join(rpHome, 'config.json');
+    await writeFile(file, '{"limits": {"default": {"gpus": 1}}}');
+    const source = openPolicySource(rpHome, { detect: failing, warn: () => undefined });
+    expect((await source.current()).limits.default).toEqual({ gpus: 1 });
+    // An admin raises the limit while the process waits
+    await writeFile(file, '{"limits": {"default": {"gpus": 4}}}');
+    expect((await source.current()).limits.default).toEqual({ gpus: 4 });
+  });
+
+  it('keeps the last valid config, and says so once, when an admin breaks the file', async () => {
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
+    const file = join(rpHome, 'config.json');
+    await writeFile(file, '{"limits": {"default": {"gpus": 2}}}');
+    const warnings: string[] = [];
+    const source = openPolicySource(rpHome, { detect: failing, warn: (l) => warnings.push(l) });
+    await source.current();
+    await writeFile(file, '{"limits": {"default": {"gpus": "two"}}}');
+    expect((await source.current()).limits.default).toEqual({ gpus: 2 });
+    expect((await source.current()).limits.default).toEqual({ gpus: 2 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('limits.default.gpus');
+    expect(warnings[0]).toContain('still using the last valid host config');
+    // A new process has no valid config to fall back on: it refuses, naming the field.
+    await expect(openPolicySource(rpHome, { detect: failing }).current()).rejects.toThrow(
+      'limits.default.gpus',
+    );
   });
 });
 
 describe('showHost', () => {
   it('reports capacity, limits and where the ledger and history live', async () => {
-    await initHost({ rpHome, force: false, probe: fakeProbe(), findGroup: ownGroup });
+    await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
     await writeFile(
       join(rpHome, 'config.json'),
       '{"capacity": {"gpus": [{"index": 0}, {"index": 5}]}, "limits": {"default": {"cpus": 4}}}',
     );
-    const report = await showHost({ rpHome, probe: fakeProbe() });
-    expect(report.paths.ledger).toBe(join(rpHome, 'ledger.json'));
-    expect(report.paths.history).toBe(join(rpHome, 'history.jsonl'));
+    const report = await showHost({ rpHome, detect: fakeProbe() });
+    expect(report.paths.ledger).toBe(join(rpHome, 'queue/ledger.json'));
+    expect(report.paths.history).toBe(join(rpHome, 'queue/history.jsonl'));
     // Show compares explicit GPUs with nvidia-smi, to name them and to warn.
     expect(report.capacity.gpus[0]).toMatchObject({ index: 0, name: 'Fake GPU' });
     expect(report.warnings).toEqual([

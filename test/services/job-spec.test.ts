@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import type { ProjectInfo } from '../../src/core/project-config.js';
 import {
+  checkMountPaths,
   jobMounts,
   logFilePath,
   resourceRequest,
@@ -81,6 +82,19 @@ describe('job spec', () => {
       { source: '/data/imagenet/', target: '/home/alice/imagenet' },
       { source: '/scratch/runs', target: '/home/alice/runs' },
     ]);
+  });
+
+  it('refuses, before anything is queued, an existing entry mounted where the project is', async () => {
+    // Given paths.json lists a folder that exists and is named like the project,
+    const clash = join(root, 'data', 'mnist');
+    await mkdir(clash, { recursive: true });
+    // the check before queueing refuses it, naming the entry.
+    await expect(checkMountPaths({ ...project, paths: [clash] })).rejects.toThrow(
+      new RegExp(`"${clash}" would be mounted as ~/mnist, where the project itself is mounted`),
+    );
+    await expect(checkMountPaths({ ...project, paths: [join(root, 'data')] })).resolves.toBe(
+      undefined,
+    );
   });
 
   it('names log files NAME_YYYYmmdd_HHMMSS.log in .rp/logs, only when asked for', () => {

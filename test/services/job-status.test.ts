@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostCapacity, UserLimits } from '../../src/core/host-config.js';
-import type { JobEntry, LedgerState } from '../../src/core/ledger-state.js';
+import { LEDGER_VERSION, type JobEntry, type LedgerState } from '../../src/core/ledger-state.js';
 import type { HostPolicy } from '../../src/core/queue-transitions.js';
 import type { ReapReport } from '../../src/ledger/reaper.js';
 import {
@@ -45,7 +45,7 @@ function job(fields: Partial<JobEntry> & Pick<JobEntry, 'id' | 'seq' | 'user'>):
 }
 
 function ledger(...jobs: JobEntry[]): LedgerState {
-  return { version: 1, nextSeq: jobs.length + 1, jobs };
+  return { version: LEDGER_VERSION, nextSeq: jobs.length + 1, jobs };
 }
 
 /**
@@ -208,7 +208,7 @@ describe('hostStatus and queueStatus', () => {
     const holder = { state };
     const calls: string[] = [];
     const fake: StatusSession = {
-      policy: POLICY,
+      policy: async () => POLICY,
       store: {
         read: async () => {
           calls.push('read');
@@ -247,7 +247,7 @@ describe('hostStatus and queueStatus', () => {
 
   it('lets an error reading the ledger through: without it there is nothing to list', async () => {
     const fake: StatusSession = {
-      policy: POLICY,
+      policy: async () => POLICY,
       store: {
         read: async () => {
           throw new Error('unreadable');

@@ -2,16 +2,17 @@ import { execa } from 'execa';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { rp, RP_BIN, type RpResult } from './cli.js';
 import { BASE_IMAGE, docker, removeProjectImages } from './docker.js';
 import { makeTempDir } from './tmp.js';
 
-/** The parts of $RP_HOME/ledger.json the tests read. */
+/** The parts of the ledger the tests read. */
 export interface Ledger {
   jobs: Array<{ id: string; state: string; user: string }>;
 }
 
-/** The parts of a line of $RP_HOME/history.jsonl the tests read. */
+/** The parts of a line of the history the tests read. */
 export interface HistoryRecord {
   id: string;
   ending: string;
@@ -21,6 +22,7 @@ export interface HistoryRecord {
 /** The parts of $RP_HOME/config.json the tests change. */
 export interface HostConfig {
   capacity: Record<string, unknown>;
+  limits?: Record<string, unknown>;
 }
 
 export interface RpProjectOptions {
@@ -78,7 +80,7 @@ function startRpRun(args: string[], cwd: string, env: Record<string, string>) {
 
 /** Reads the history of the host at `rpHome`. */
 export async function readHistory(rpHome: string): Promise<HistoryRecord[]> {
-  return (await readFile(join(rpHome, 'history.jsonl'), 'utf8').catch(() => ''))
+  return (await readFile(ledgerPaths(rpHome).history, 'utf8').catch(() => ''))
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as HistoryRecord);
@@ -114,7 +116,7 @@ export async function createRpProject(
     env,
     rp: (args, { env: extraEnv, asUser } = {}) =>
       rp(args, { cwd: dir, env: { ...env, ...extraEnv }, asUser }),
-    ledger: async () => JSON.parse(await readFile(join(rpHome, 'ledger.json'), 'utf8')) as Ledger,
+    ledger: async () => JSON.parse(await readFile(ledgerPaths(rpHome).ledger, 'utf8')) as Ledger,
     history: () => readHistory(rpHome),
     info: async () =>
       JSON.parse(await readFile(join(dir, '.rp/info.json'), 'utf8')) as {

@@ -2,15 +2,16 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { formatCapacity, formatLimits } from '../../core/host-config.js';
 import { formatMemory, plural } from '../../core/units.js';
+import { connectDocker } from '../../docker/engine.js';
 import { initHost, rpHomeFromEnv } from '../../services/host-setup.js';
 
 export class HostInit extends BaseCommand {
   static override description =
-    'Prepare the host directory ($RP_HOME, default /var/lib/rp) for every member of the docker group and write a default config.json.';
+    'Prepare the host directory ($RP_HOME, default /var/lib/rp) and its queue folder for every member of the docker group, write a default config.json (writable by root only) and detect the machine.';
 
   static override examples = [
     'sudo <%= config.bin %> host init',
-    'RP_HOME=~/.rp <%= config.bin %> host init',
+    'RP_HOME=/srv/rp sudo -E <%= config.bin %> host init',
     'sudo <%= config.bin %> host init --force',
   ];
 
@@ -27,7 +28,11 @@ export class HostInit extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(HostInit);
-    const result = await initHost({ rpHome: rpHomeFromEnv(process.env), force: flags.force });
+    const result = await initHost({
+      rpHome: rpHomeFromEnv(process.env),
+      force: flags.force,
+      engine: await connectDocker(),
+    });
     for (const warning of result.warnings) process.stderr.write(`rp: warning: ${warning}\n`);
     if (flags.json) {
       this.log(JSON.stringify(result, null, 2));
@@ -35,7 +40,8 @@ export class HostInit extends BaseCommand {
     }
     const group = result.group === undefined ? '' : `group ${result.group.name}, `;
     this.log(
-      `${result.directory === 'created' ? 'created' : 'prepared'} ${result.paths.home} (${group}mode ${result.mode})`,
+      `${result.directory === 'created' ? 'created' : 'prepared'} ${result.paths.home} (mode ${result.mode}) ` +
+        `and its queue folder ${result.paths.queue} (${group}mode ${result.queueMode})`,
     );
     this.log(
       `${result.config === 'written' ? 'wrote' : 'replaced'} ${result.paths.config} with the defaults`,

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { formatCapacity, formatLimits } from '../../core/host-config.js';
 import { rpHomeFromEnv, showHost } from '../../services/host-setup.js';
+import { renderHostReport } from '../../ui/host-report.js';
 
 export class HostShow extends BaseCommand {
   static override description =
-    "Show this host's capacity for jobs, the per-user limits and where the ledger and history live.";
+    "Show this host's capacity for jobs (from the stored inventory), the per-user limits and where the ledger and history live.";
 
   static override examples = ['<%= config.bin %> host show', '<%= config.bin %> host show --json'];
 
@@ -21,13 +21,6 @@ export class HostShow extends BaseCommand {
       this.log(JSON.stringify(report, null, 2));
       return;
     }
-    this.log(`host directory: ${report.paths.home}`);
-    this.log(`  config:  ${report.paths.config}`);
-    this.log(`  ledger:  ${report.paths.ledger}`);
-    this.log(`  history: ${report.paths.history}`);
-    this.log('');
-    for (const line of formatCapacity(report.capacity)) this.log(line);
-    this.log('');
-    for (const line of formatLimits(report.limits)) this.log(line);
+    for (const line of renderHostReport(report)) this.log(line);
   }
 }
