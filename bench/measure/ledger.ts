@@ -1,6 +1,7 @@
 /**
- * 5. Ledger throughput: transactions per second with 1, 8 and 64 concurrent processes, from
- * bench/ledger-throughput.ts (run as it is, with --json), repeated.
+ * 5. Ledger throughput: transactions per second with 1, 8 and 64 concurrent processes, and the
+ * median and 99th percentile of the wait for the lock, from bench/ledger-throughput.ts (run as it
+ * is, with --json), repeated.
  */
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from '../context.js';
@@ -15,13 +16,24 @@ interface LevelResult {
   transactions: number;
   seconds: number;
   transactionsPerSecond: number;
+  waitP50Ms: number;
+  waitP99Ms: number;
+  failed: number;
+}
+
+/** Per number of processes, one value per repeat. */
+interface LevelSamples {
+  transactionsPerSecond: number[];
+  waitP50Ms: number[];
+  waitP99Ms: number[];
+  failed: number[];
 }
 
 export async function measureLedger(ctx: BenchContext): Promise<SectionResult> {
   const repeats = ctx.quick ? 2 : 3;
   // --quick: 20 transactions per process at every level instead of 600 / 100 / 20.
   const args = ctx.quick ? ['--per-process', '20'] : [];
-  const levels = new Map<number, number[]>();
+  const levels = new Map<number, LevelSamples>();
   for (let repeat = 0; repeat < repeats; repeat += 1) {
     const result = await mustRun(
       process.execPath,
@@ -30,16 +42,31 @@ export async function measureLedger(ctx: BenchContext): Promise<SectionResult> {
     );
     const parsed = JSON.parse(result.stdout) as { results: LevelResult[] };
     for (const level of parsed.results) {
-      const values = levels.get(level.processes) ?? [];
-      values.push(level.transactionsPerSecond);
-      levels.set(level.processes, values);
+      const samples = levels.get(level.processes) ?? {
+        transactionsPerSecond: [],
+        waitP50Ms: [],
+        waitP99Ms: [],
+        failed: [],
+      };
+      samples.transactionsPerSecond.push(level.transactionsPerSecond);
+      samples.waitP50Ms.push(level.waitP50Ms);
+      samples.waitP99Ms.push(level.waitP99Ms);
+      samples.failed.push(level.failed);
+      levels.set(level.processes, samples);
     }
     ctx.log(`ledger: repeat ${repeat + 1}/${repeats} done`);
   }
   return {
-    figures: [...levels.entries()].map(([processes, values]) =>
-      figure(SECTION, `${processes} process${processes === 1 ? '' : 'es'}`, 'tx/s', values),
-    ),
+    figures: [...levels.entries()].flatMap(([processes, samples]) => {
+      const who = `${processes} process${processes === 1 ? '' : 'es'}`;
+      // A failed transaction is a bug (a lock wait that timed out under load, say): say so.
+      const note = `failed transactions per run: ${samples.failed.join(', ')}`;
+      return [
+        figure(SECTION, who, 'tx/s', samples.transactionsPerSecond, { note }),
+        figure(SECTION, `${who}: lock wait, median`, 'ms', samples.waitP50Ms),
+        figure(SECTION, `${who}: lock wait, 99th percentile`, 'ms', samples.waitP99Ms),
+      ];
+    }),
     skips: [],
     details: { repeats, args },
   };

@@ -21,10 +21,10 @@ export interface AtomicWriteOptions {
   /** Permission bits of the new file, applied whatever the umask. */
   mode: number;
   /**
-   * Called after the data is on disk and just before the rename; throwing stops the write and
+   * Awaited after the data is on disk and just before the rename; a rejection stops the write and
    * removes the temp file. The ledger uses it to refuse to write once its lock may be lost.
    */
-  beforeRename?: () => void;
+  beforeRename?: () => Promise<void>;
 }
 
 export async function writeFileAtomic(
@@ -44,7 +44,7 @@ export async function writeFileAtomic(
     await handle.sync();
     await handle.close();
     handle = undefined;
-    options.beforeRename?.();
+    await options.beforeRename?.();
     await rename(temp, target);
     renamed = true;
   } catch (error) {

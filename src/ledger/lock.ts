@@ -1,12 +1,18 @@
 /**
  * The host-wide ledger lock: proper-lockfile's mkdir lock, with its traps handled.
  *
- * - Retries: proper-lockfile gives up at once by default (`retries: 0`). We retry ourselves with
- *   short jittered backoff until a deadline, so 64 processes contending for the lock all get it
- *   and a timeout says how long we waited (a retry *count* cannot).
+ * - Fairness: proper-lockfile gives up at once by default (`retries: 0`), and retrying is polling,
+ *   in which a newcomer can grab the lock ahead of a process that has waited for long (64
+ *   processes on two cores left some waiting 30 s). Waiters line up instead: each puts a ticket
+ *   named by its arrival time into `<lock>.waiters/`, and only the first live ticket tries to take
+ *   the lock (see lock-line.ts). A wait gives up only when the line has not moved for `timeoutMs`,
+ *   i.e. when a holder is hung, never because many others were served first.
  * - Compromise: by default `onCompromised` throws from a timer, which kills the process. We only
  *   record it; the holder then refuses to write (see HeldLock.assertHeld) instead of writing over
  *   the update of whoever took the lock over.
+ * - Ownership: proper-lockfile's release removes the lock directory without asking whose it is.
+ *   We hand it a file system (lockFs) whose rmdir first checks that the directory is still the one
+ *   this process created, so a holder that was paused and taken over never unlocks someone else.
  * - The lock target need not exist: with `realpath: false` proper-lockfile never touches the target
  *   file, it only mkdirs `lockfilePath`. (With the default `realpath: true` it realpaths the target,
  *   which fails with ENOENT before the ledger has been created.)
@@ -17,13 +23,22 @@
  *   our 50-process race test hit it). We give proper-lockfile a staleness it never reaches and take
  *   over stale locks ourselves, one process at a time: see takeOverIfStale.
  */
+import {
+  mkdir as mkdirCallback,
+  rmdir as rmdirCallback,
+  rmdirSync,
+  stat as statCallback,
+  statSync,
+  utimes as utimesCallback,
+  type BigIntStats,
+} from 'node:fs';
 import { mkdir, rename, rmdir, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import { randomToken } from '../host/ids.js';
 import { toConfigError } from './fs-errors.js';
+import { isStale, statIfExists, Ticket, waitForTurn } from './lock-line.js';
 
 const debug = createDebug('rp:ledger');
 
@@ -32,8 +47,20 @@ export interface LockSettings {
   staleMs: number;
   /** How often the holder refreshes the lock's mtime. */
   updateMs: number;
-  /** How long to wait for the lock before giving up with a ConfigError. */
+  /**
+   * How long to wait without the line moving before giving up with a ConfigError: while the
+   * processes ahead keep getting the lock, a waiter waits on however long the line is.
+   */
   timeoutMs: number;
+  /** Told about each wait (benchmarks and tests); rp itself passes none. */
+  observe?: LockObserver;
+}
+
+export interface LockObserver {
+  /** This process has joined the line; tickets sort in the order of arrival. */
+  queued?(ticket: string): void;
+  /** It holds the lock now, `waitedMs` after it began to wait for it (monotonic clock). */
+  acquired?(wait: { ticket: string; waitedMs: number }): void;
 }
 
 /**
@@ -43,8 +70,9 @@ export interface LockSettings {
  * take over after 5 s. The holder refreshes the mtime every second (proper-lockfile's minimum;
  * default would be stale/2), so a live holder would have to miss four refreshes in a row (event
  * loop blocked for 4 s) before it is wrongly taken over — and even then it would not write, see
- * assertHeld. A transaction itself lasts milliseconds. `staleMs` must be at least twice
- * `updateMs` (checked), and proper-lockfile refreshes at most once a second.
+ * assertHeld. A transaction itself lasts milliseconds; a slow disk only makes it longer, and a
+ * holder that keeps refreshing its lock keeps it however long its write takes. `staleMs` must be
+ * at least twice `updateMs` (checked), and proper-lockfile refreshes at most once a second.
  */
 export const DEFAULT_LOCK_SETTINGS: LockSettings = {
   staleMs: 5_000,
@@ -52,8 +80,11 @@ export const DEFAULT_LOCK_SETTINGS: LockSettings = {
   timeoutMs: 30_000,
 };
 
+/** The first in line polls a lock held by someone without a ticket (dead, or an older rp). */
 const MIN_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 50;
+/** How often assertHeld looks again while proper-lockfile's refresh of the lock is late. */
+const REFRESH_POLL_MS = 20;
 /** proper-lockfile must never judge a lock stale itself (see the top of this file). */
 const NEVER_STALE_MS = Number.MAX_SAFE_INTEGER;
 
@@ -61,23 +92,31 @@ const NEVER_STALE_MS = Number.MAX_SAFE_INTEGER;
 export class LedgerLockLostError extends ConfigError {
   constructor(lockPath: string, why: string) {
     super(`lost the ledger lock ${lockPath} (${why}); nothing was written`, {
-      hint: 'the process was paused or the disk is very slow; run the command again',
+      hint: 'the process was paused for seconds (stopped, swapped out); run the command again',
     });
   }
 }
 
 export interface HeldLock {
   /**
-   * Throws LedgerLockLostError unless the lock is certainly still ours. Called right before each
-   * write. "Certainly" is judged by time, not only by proper-lockfile's compromise callback: that
-   * callback runs from a timer, and a process paused for longer than `staleMs` (SIGSTOP, swap, a
-   * VM pause) gets the callback only after it resumes — possibly after it has written. A holder
-   * that has held the lock for less than staleMs/2 cannot have been taken over, because its mtime
-   * is at least as recent as the moment it acquired the lock; that leaves half of `staleMs` as
-   * margin for the rename that follows the check. Wall-clock time on purpose: other processes
-   * judge staleness by comparing the lock's mtime with their wall clock.
+   * Resolves while the lock is still ours and rejects with LedgerLockLostError otherwise; awaited
+   * right before each write. "Still ours" is looked up at that moment, not guessed from how long
+   * the transaction has taken (a slow disk is not a lost lock):
+   * - proper-lockfile has not reported compromise;
+   * - the lock directory is the one this process created (same inode and birth time, see
+   *   OwnedDir), i.e. nobody has taken it over;
+   * - its mtime is younger than staleMs/2. Others take a lock over only once its mtime is older
+   *   than staleMs, so the rename that follows has staleMs/2 (at least a second) before anyone
+   *   may even start to.
+   * An older mtime on our own directory means proper-lockfile's refresh is late (a busy event
+   * loop, a disk slow even to take the utimes): assertHeld then waits for the refresh, up to
+   * staleMs, rather than refuse a write that nobody can have overtaken.
+   * The compromise callback alone would not do: it runs from a timer, so a process paused past
+   * `staleMs` (SIGSTOP, swap, a VM pause) gets it only after it resumes, possibly after it has
+   * written. Wall-clock time on purpose: other processes judge staleness by comparing the lock's
+   * mtime with their wall clock.
    */
-  assertHeld(): void;
+  assertHeld(): Promise<void>;
 }
 
 export interface FileLockOptions {
@@ -90,8 +129,8 @@ export interface FileLockOptions {
 
 /**
  * Runs `fn` holding the lock, and releases it afterwards whatever happens (`finally`). Calls from
- * one process are queued in memory first, so they do not spin against each other on the lock
- * directory (proper-lockfile also keeps one in-memory record per locked path).
+ * one process are queued in memory first, so that a process has one ticket in the line at a time
+ * (proper-lockfile also keeps one in-memory record per locked path).
  */
 export async function withFileLock<T>(
   options: FileLockOptions,
@@ -102,90 +141,228 @@ export async function withFileLock<T>(
     throw new Error(`bug: lock settings need updateMs >= 1000 and staleMs >= 2 * updateMs`);
   }
   return serializeInProcess(options.lockPath, async () => {
-    let compromised: Error | undefined;
-    const release = await acquire(options, (error) => {
-      // Replaces proper-lockfile's default, which throws from a timer and kills the process.
-      compromised = error;
-      debug('lock %s compromised: %s', options.lockPath, error.message);
-    });
-    const acquiredAt = Date.now();
-    const heldTooLong = () => Date.now() - acquiredAt > options.settings.staleMs / 2;
-    debug('locked %s', options.lockPath);
-    const held: HeldLock = {
-      assertHeld: () => {
-        if (compromised) {
-          throw new LedgerLockLostError(options.lockPath, 'another rp process took it over');
-        }
-        if (heldTooLong()) {
-          const seconds = ((Date.now() - acquiredAt) / 1000).toFixed(1);
-          throw new LedgerLockLostError(
-            options.lockPath,
-            `held for ${seconds} s, so another rp process may have taken it over`,
-          );
-        }
-      },
-    };
+    const waitStarted = performance.now();
+    const ticket = await Ticket.take(options);
     try {
-      return await fn(held);
-    } finally {
-      if (heldTooLong() && !compromised) {
-        // proper-lockfile's release removes the lock directory without checking whose it is. After
-        // a long pause it may belong to whoever took the lock over, and our compromise callback
-        // has not run yet (it runs from proper-lockfile's refresh timer, which compares the lock's
-        // mtime with ours). Give that timer one round first; if the lock was taken over, release
-        // then does nothing (ERELEASED) instead of unlocking someone else's transaction.
-        const until = Date.now() + options.settings.updateMs + 500;
-        while (!compromised && Date.now() < until) await sleep(20);
+      options.settings.observe?.queued?.(ticket.name);
+      let compromised: Error | undefined;
+      const release = await acquire(options, ticket, (error) => {
+        // Replaces proper-lockfile's default, which throws from a timer and kills the process.
+        compromised = error;
+        debug('lock %s compromised: %s', options.lockPath, error.message);
+      });
+      const waitedMs = performance.now() - waitStarted;
+      options.settings.observe?.acquired?.({ ticket: ticket.name, waitedMs });
+      debug('locked %s after %d ms', options.lockPath, Math.round(waitedMs));
+      const held: HeldLock = { assertHeld: () => assertOwned(options, () => compromised) };
+      try {
+        return await fn(held);
+      } finally {
+        // Removes the directory only if it is still ours: see lockFs.
+        await release().then(
+          () => debug('unlocked %s', options.lockPath),
+          (error: NodeJS.ErrnoException) => {
+            // ERELEASED: compromised, so the lock is no longer ours to remove. Anything else leaves
+            // the directory behind until it is stale; nothing to do about it here but say so.
+            debug('releasing %s failed (%s): %s', options.lockPath, error.code, error.message);
+          },
+        );
+        owned.delete(options.lockPath);
       }
-      await release().then(
-        () => debug('unlocked %s', options.lockPath),
-        (error: NodeJS.ErrnoException) => {
-          // ERELEASED: compromised, so the lock is no longer ours to remove. Anything else leaves
-          // the directory behind until it is stale; nothing to do about it here but say so.
-          debug('releasing %s failed (%s): %s', options.lockPath, error.code, error.message);
-        },
-      );
+    } finally {
+      // After the release: the removal is what wakes the next in line (see waitForTurn).
+      await ticket.leave();
     }
   });
 }
 
+async function assertOwned(
+  options: FileLockOptions,
+  compromised: () => Error | undefined,
+): Promise<void> {
+  const { lockPath, settings } = options;
+  const giveUpAt = Date.now() + settings.staleMs;
+  for (;;) {
+    if (compromised()) throw new LedgerLockLostError(lockPath, 'another rp process took it over');
+    const mine = owned.get(lockPath);
+    if (!mine) throw new Error(`bug: assertHeld on ${lockPath} after its release`);
+    if (!mine.certain) {
+      throw new LedgerLockLostError(lockPath, 'this process was paused right after taking it');
+    }
+    const seen = await statIfExists(lockPath);
+    if (!seen) throw new LedgerLockLostError(lockPath, 'it was removed');
+    if (!isOwnDir(seen, mine)) {
+      throw new LedgerLockLostError(lockPath, 'another rp process took it over');
+    }
+    const ageMs = Date.now() - Number(seen.mtimeMs);
+    if (ageMs < settings.staleMs / 2) return;
+    if (Date.now() >= giveUpAt) {
+      throw new LedgerLockLostError(
+        lockPath,
+        `not refreshed for ${(ageMs / 1000).toFixed(1)} s, so another rp process may take it over`,
+      );
+    }
+    await sleep(REFRESH_POLL_MS);
+  }
+}
+
+/**
+ * A lock directory this process created. The same path holds a new directory after a takeover,
+ * often under the very same inode number (file systems reuse a freed inode at once), so it is
+ * recognised by inode and birth time; a taker's directory is born at least `staleMs` later.
+ * Where the file system keeps no birth time (Node reports 0), by inode and an mtime this process
+ * gave it: a taker's directory has its new holder's mtimes. That is the test proper-lockfile's
+ * refresh makes to detect compromise, only made at the moment it matters.
+ */
+interface OwnedDir {
+  dev: bigint;
+  ino: bigint;
+  birthtimeNs: bigint;
+  /** The latest mtimes this process gave the directory (noted by lockFs.utimes). */
+  mtimesMs: bigint[];
+  /**
+   * False when this process may have been paused for long between creating the directory and
+   * looking at it, so that what it looked at may be a taker's: it then neither writes nor removes.
+   */
+  certain: boolean;
+}
+
+/** The lock directories this process holds, by path. */
+const owned = new Map<string, OwnedDir>();
+const KEPT_MTIMES = 3;
+
+function isOwnDir(stats: BigIntStats, mine: OwnedDir): boolean {
+  if (!mine.certain || stats.dev !== mine.dev || stats.ino !== mine.ino) return false;
+  if (mine.birthtimeNs !== 0n) return stats.birthtimeNs === mine.birthtimeNs;
+  return mine.mtimesMs.includes(stats.mtimeMs);
+}
+
+/** Records the directory just created at `lockPath` (mkdir began at `attemptStart`). */
+async function noteOwned(lockPath: string, attemptStart: number, staleMs: number): Promise<void> {
+  const stats = await stat(lockPath, { bigint: true }).catch(() => undefined);
+  // Nobody takes over a directory younger than staleMs; this leaves a wide margin for coarse
+  // timestamps and says whether what we looked at can only be the directory we made.
+  const certain = stats !== undefined && Date.now() - attemptStart < staleMs / 2;
+  owned.set(lockPath, {
+    dev: stats?.dev ?? 0n,
+    ino: stats?.ino ?? 0n,
+    birthtimeNs: stats?.birthtimeNs ?? 0n,
+    mtimesMs: stats ? [stats.mtimeMs] : [],
+    certain,
+  });
+  if (!certain) debug('paused while taking %s: it will be neither written nor removed', lockPath);
+}
+
+type Callback = (error: NodeJS.ErrnoException | null) => void;
+
+/**
+ * The file system proper-lockfile works through (its `fs` option: one object for the process,
+ * as proper-lockfile caches the mtime precision it probed on it). Plain node:fs, except that
+ * - rmdir and rmdirSync (its release, and its removal of held locks when the process exits) leave
+ *   a lock directory this process held alone unless it is still the one it created: after a
+ *   pause it may be the lock of whoever took over. This also stops proper-lockfile's refresh
+ *   timer for a lock that is no longer ours, which its release does before removing;
+ * - utimes notes the mtimes given to a held lock, for isOwnDir.
+ * proper-lockfile 4 uses only these (and realpath, which `realpath: false` turns off).
+ */
+const lockFs = {
+  mkdir: mkdirCallback,
+  stat: statCallback,
+  utimes(path: string, atime: Date, mtime: Date, callback: Callback): void {
+    const mine = owned.get(path);
+    if (mine) mine.mtimesMs = [...mine.mtimesMs, BigInt(mtime.getTime())].slice(-KEPT_MTIMES);
+    utimesCallback(path, atime, mtime, callback);
+  },
+  rmdir(path: string, callback: Callback): void {
+    const mine = owned.get(path);
+    if (!mine) {
+      rmdirCallback(path, callback);
+      return;
+    }
+    statCallback(path, { bigint: true }, (error, stats) => {
+      if (error) {
+        callback(error); // ENOENT counts as removed
+      } else if (isOwnDir(stats, mine)) {
+        rmdirCallback(path, callback);
+      } else {
+        debug('left %s alone: it is no longer the lock this process took', path);
+        callback(null);
+      }
+    });
+  },
+  rmdirSync(path: string): void {
+    const mine = owned.get(path);
+    if (mine && !isOwnDir(statSync(path, { bigint: true }), mine)) return;
+    rmdirSync(path);
+  },
+};
+
 async function acquire(
   options: FileLockOptions,
+  ticket: Ticket,
   onCompromised: (error: Error) => void,
 ): Promise<() => Promise<void>> {
-  const { staleMs, updateMs, timeoutMs } = options.settings;
-  const deadline = Date.now() + timeoutMs;
+  const { lockPath, settings } = options;
+  const stalled = stallCheck(options);
   let backoff = MIN_BACKOFF_MS;
   for (;;) {
+    await waitForTurn(options, ticket, stalled);
+    const attemptStart = Date.now();
     try {
-      return await lockfile.lock(options.target, {
+      const release = await lockfile.lock(options.target, {
         stale: NEVER_STALE_MS,
-        update: updateMs,
+        update: settings.updateMs,
         retries: 0,
         realpath: false,
-        lockfilePath: options.lockPath,
+        lockfilePath: lockPath,
         onCompromised,
+        fs: lockFs,
       });
+      await noteOwned(lockPath, attemptStart, settings.staleMs);
+      return release;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw toConfigError(error, options.lockPath, 'create the lock');
+        throw toConfigError(error, lockPath, 'create the lock');
       }
-      if (await takeOverIfStale(options.lockPath, staleMs)) continue;
-      if (Date.now() >= deadline) {
-        throw new ConfigError(
-          `timed out after ${Math.round(timeoutMs / 1000)} s waiting for the ledger lock ${options.lockPath}`,
-          {
-            hint:
-              'other rp processes kept it busy the whole time; if this repeats, look for a hung rp ' +
-              'process (a lock whose holder died is taken over automatically after a few seconds)',
-          },
-        );
-      }
-      // Jitter keeps many waiters from retrying in lockstep.
-      await sleep(backoff * (0.5 + Math.random() / 2));
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
+    if (await takeOverIfStale(lockPath, settings.staleMs)) continue;
+    // First in line, yet the lock is held: by a process that has no ticket any more (it died, or
+    // was stopped long enough for its ticket to be removed: its lock goes stale too), or by an
+    // rp from before the line. Nothing wakes us for those; poll.
+    const holder = await statIfExists(lockPath);
+    stalled(holder ? `held by ${holder.ino}:${holder.birthtimeNs}` : 'free');
+    // Jitter keeps us from polling in lockstep with such a holder's own retries.
+    await sleep(backoff * (0.5 + Math.random() / 2));
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
   }
+}
+
+/**
+ * Throws the timeout once what this waiter waits on has stayed the same for `timeoutMs`: the
+ * first ticket in line while others are ahead (the holder's own ticket is first until it has
+ * released), the lock's holder once we are first. A line that moves is waited on however long it
+ * is; when the holder hangs, everybody gives up, each `timeoutMs` after it began to wait on it.
+ */
+function stallCheck(options: FileLockOptions): (waitingOn: string) => void {
+  const { lockPath, settings } = options;
+  let last: string | undefined;
+  let since = Date.now();
+  return (waitingOn) => {
+    if (waitingOn !== last) {
+      last = waitingOn;
+      since = Date.now();
+      return;
+    }
+    if (Date.now() - since < settings.timeoutMs) return;
+    throw new ConfigError(
+      `timed out after ${Math.round(settings.timeoutMs / 1000)} s waiting for the ledger lock ${lockPath}, in which nobody got it`,
+      {
+        hint:
+          'the rp process holding it (or the first one waiting for it) is hung; look for it. A lock ' +
+          'whose holder died is taken over automatically after a few seconds',
+      },
+    );
+  };
 }
 
 /**
@@ -244,19 +421,6 @@ async function takeOverIfStale(lockPath: string, staleMs: number): Promise<boole
     return true;
   } finally {
     await rmdir(takeoverPath).catch(() => undefined);
-  }
-}
-
-function isStale(stats: BigIntStats, staleMs: number): boolean {
-  return Number(stats.mtimeMs) < Date.now() - staleMs;
-}
-
-async function statIfExists(path: string): Promise<BigIntStats | undefined> {
-  try {
-    return await stat(path, { bigint: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw toConfigError(error, path, 'read');
   }
 }
 

@@ -169,7 +169,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
       }
       const { state, dropped } = rebuildLedger(entries);
       for (const reason of dropped) warn(`left a recovered job out of the new ledger: ${reason}`);
-      lock.assertHeld();
+      await lock.assertHeld();
       const aside = now.kind === 'corrupt' ? await copyAside() : undefined;
       await write(lock, state);
       if (aside !== undefined) {
@@ -237,7 +237,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
           `bug: a ledger decision produced an invalid ledger: ${checked.error.message}`,
         );
       }
-      lock.assertHeld();
+      await lock.assertHeld();
       await appendHistory(paths.history, history, fileMode);
       await write(lock, checked.data);
       return { kind: 'done', result: decision.result };

@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rmdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { manualClock } from '../../src/host/clock.js';
 import { currentProcessRef } from '../../src/host/process.js';
+import { writeFileAtomic } from '../../src/ledger/atomic-write.js';
+import { LedgerLockLostError, withFileLock } from '../../src/ledger/lock.js';
+import { ledgerPaths } from '../../src/ledger/paths.js';
 import { openLedger } from '../../src/ledger/store.js';
 import { makeTempDir } from '../support/tmp.js';
 import { compileWorker, type CompiledWorker } from './fixtures/compile-worker.js';
@@ -37,12 +41,90 @@ function open(lock = FAST_LOCK) {
   return openLedger({ rpHome, clock: manualClock(), recover: async () => [], lock });
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The ledger's paths, its folder made (the store makes it; these tests lock without a store). */
+async function lockablePaths() {
+  const paths = ledgerPaths(rpHome);
+  await mkdir(paths.dir, { recursive: true });
+  return paths;
+}
+
 /** Blocks this whole process (its lock refresh timer included), like a stopped or swapped process. */
 function freeze(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 describe('the ledger lock', () => {
+  it('keeps the lock through a write slower than staleMs (a slow disk is not a lost lock)', async () => {
+    // Given a holder whose write takes longer than staleMs, its refresh timer running meanwhile
+    const paths = await lockablePaths();
+    const lockOptions = { target: paths.ledger, lockPath: paths.lock, settings: FAST_LOCK };
+
+    // When it writes through the ledger's own check
+    await withFileLock(lockOptions, async (lock) => {
+      await writeFileAtomic(paths.ledger, 'written\n', {
+        mode: 0o644,
+        beforeRename: async () => {
+          await sleep(FAST_LOCK.staleMs + 1_000); // the fsync of a disk under heavy writeback
+          await lock.assertHeld();
+        },
+      });
+    });
+
+    // Then the write is in place, and the lock released
+    expect(readFileSync(paths.ledger, 'utf8')).toBe('written\n');
+    expect(existsSync(paths.lock)).toBe(false);
+  });
+
+  it('writes once after a pause shorter than staleMs, as nobody can have taken the lock over', async () => {
+    // Given a transaction whose process stops for longer than staleMs/2 (refresh timer included)
+    const store = await open();
+    await store.read();
+    let decisions = 0;
+
+    // When it goes on to write
+    await store.transact((state) => {
+      decisions += 1;
+      freeze(FAST_LOCK.staleMs * 0.75);
+      return { state: { ...state, nextSeq: 5 }, result: undefined };
+    });
+
+    // Then its first decision was written
+    expect(decisions).toBe(1);
+    expect((await store.read()).nextSeq).toBe(5);
+  });
+
+  it.each([
+    ['renamed away and replaced', (path: string) => rename(path, `${path}.gone`)],
+    ['removed and made again, maybe with the same inode number', (path: string) => rmdir(path)],
+  ])(
+    'refuses to write, and leaves the new lock alone, once its directory was %s',
+    async (_case, removeOurs) => {
+      const paths = await lockablePaths();
+      const lockOptions = { target: paths.ledger, lockPath: paths.lock, settings: FAST_LOCK };
+
+      // Given a holder whose lock directory another process replaces with its own (a real
+      // takeover comes staleMs later; the wait keeps the two directories' birth times apart)
+      let refusal: unknown;
+      await withFileLock(lockOptions, async (lock) => {
+        await sleep(50);
+        await removeOurs(paths.lock);
+        await mkdir(paths.lock);
+
+        // When it is about to write
+        refusal = await lock.assertHeld().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      });
+
+      // Then it refuses to, and its release does not remove the other's lock
+      expect(refusal).toBeInstanceOf(LedgerLockLostError);
+      expect(existsSync(paths.lock)).toBe(true);
+    },
+  );
+
   it('refuses to write after being paused past staleness, and runs the decision again', async () => {
     // Given another process waiting for this one's lock
     const store = await open();
