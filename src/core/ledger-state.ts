@@ -204,3 +204,18 @@ export function removeJob(
 export interface ProcessRef {
   bootId?: string;
 }
+
+/**
+ * The jobs whose entry differs between two versions of the ledger (granted, marked running,
+ * killed, adopted) or that left it: the ones whose waiters must look again.
+ */
+export function changedJobs(before: LedgerState, after: LedgerState): JobKey[] {
+  const next = new Map(after.jobs.map((job) => [`${job.id}:${job.seq}`, job]));
+  return before.jobs
+    .filter((job) => {
+      const now = next.get(`${job.id}:${job.seq}`);
+      // Decisions keep the objects of the entries they leave alone.
+      return now === undefined || (now !== job && JSON.stringify(now) !== JSON.stringify(job));
+    })
+    .map((job) => ({ id: job.id, seq: job.seq }));
+}

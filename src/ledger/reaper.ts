@@ -210,6 +210,8 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
     const endedAt = deps.clock.now().toISOString();
     reaped = await store.transact((state) => planReap(state, victims, endedAt));
     if (reaped.length > 0) debug('reaped %s', reaped.map((job) => job.id).join(', '));
+    // A waiter killed with SIGKILL left its bell hanging (see job-bells.ts).
+    await Promise.all(reaped.map((job) => store.bells.remove(job)));
   }
   if (!deps.containers) return { reaped, orphansRunning, unchecked };
   const removedContainers = await removeLeftoverContainers(store, deps, deps.containers, reaped);

@@ -18,7 +18,9 @@ import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import { ledgerStateSchema, parseLedgerText } from '../core/ledger-schema.js';
 import {
+  changedJobs,
   LEDGER_VERSION,
+  type JobKey,
   type HistoryRecord,
   type JobEntry,
   type LedgerState,
@@ -26,6 +28,7 @@ import {
 import type { Clock } from '../host/clock.js';
 import { tempPrefix, writeFileAtomic } from './atomic-write.js';
 import { toConfigError } from './fs-errors.js';
+import { jobBells, type JobBells } from './job-bells.js';
 import { appendHistory } from './history.js';
 import {
   DEFAULT_LOCK_SETTINGS,
@@ -91,6 +94,8 @@ export interface LedgerStore {
    * that every process decides on the same version of what `prepare` reads.
    */
   transactWith<C, T>(prepare: () => Promise<C>, decide: DecideWith<C, T>): Promise<T>;
+  /** Per-job wake-ups: a transaction rings the bells of the jobs whose entry it changed. */
+  readonly bells: JobBells;
   /** The ledger's current version, for waitForChange's `since`. Take it before reading. */
   changeToken(): Promise<string>;
   /** Resolves when the ledger changes (or on timeout/abort); see watch.ts. */
@@ -111,7 +116,8 @@ type Loaded =
 type Unreadable = Exclude<Loaded, { kind: 'ok' }>;
 
 /** One locked attempt at a transaction: done, or the ledger must be rebuilt first. */
-type Attempt<T> = { kind: 'done'; result: T } | { kind: 'unreadable'; loaded: Unreadable };
+type Attempt<T> =
+  { kind: 'done'; result: T; changed: JobKey[] } | { kind: 'unreadable'; loaded: Unreadable };
 
 export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStore> {
   const paths = ledgerPaths(options.rpHome);
@@ -119,6 +125,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
   const fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
   const warn = options.warn ?? ((line: string) => process.stderr.write(`rp: warning: ${line}\n`));
   const lockOptions = { target: paths.ledger, lockPath: paths.lock, settings };
+  const bells = jobBells(paths, fileMode);
 
   try {
     await mkdir(paths.dir, { recursive: true });
@@ -228,7 +235,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         if (history.length > 0) {
           throw new Error('bug: a ledger decision returned history records but no new state');
         }
-        return { kind: 'done', result: decision.result };
+        return { kind: 'done', result: decision.result, changed: [] };
       }
       // Never write a state that every later read would reject as corrupt.
       const checked = ledgerStateSchema.safeParse(decision.state);
@@ -240,7 +247,8 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
       await lock.assertHeld();
       await appendHistory(paths.history, history, fileMode);
       await write(lock, checked.data);
-      return { kind: 'done', result: decision.result };
+      const changed = changedJobs(loaded.state, decision.state);
+      return { kind: 'done', result: decision.result, changed };
     });
   }
 
@@ -262,7 +270,11 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         }
         throw error;
       }
-      if (outcome.kind === 'done') return outcome.result;
+      if (outcome.kind === 'done') {
+        // After the lock is released: waking the jobs' waiters need not hold up everyone else.
+        await bells.ring(outcome.changed);
+        return outcome.result;
+      }
       if (rebuilds >= RECOVERY_ATTEMPTS) throw keepsBreaking();
       rebuilds += 1;
       await rebuild(outcome.loaded);
@@ -284,6 +296,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         (state) => decide(state),
       ),
     transactWith,
+    bells,
     changeToken: () => fileChangeToken(paths.ledger),
     waitForChange: (waitOptions) => waitForFileChange(paths.ledger, waitOptions),
   };

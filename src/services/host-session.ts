@@ -2,6 +2,8 @@
  * What every job command needs on this host: its capacity and limits, the ledger, the Docker
  * engine, and the means to tell live processes and containers from dead ones.
  */
+import { chmod, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { LedgerState } from '../core/ledger-state.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
 import type { ContainerEngine } from '../docker/engine.js';
@@ -27,6 +29,11 @@ export interface HostSession {
   clock: Clock;
   /** Removes ledger entries whose process and container are gone. */
   reap(): Promise<ReapReport>;
+  /**
+   * reap(), unless some rp process on the host reaped less than REAP_DUE_MS ago (undefined then):
+   * a hundred waiting jobs need not each read /proc for every entry every few seconds.
+   */
+  reapIfDue(): Promise<ReapReport | undefined>;
 }
 
 export async function openHostSession(
@@ -44,6 +51,7 @@ export async function openHostSession(
   const store = guardStore(
     await openLedger({ rpHome, clock, recover: () => engine.listJobContainers(rpHome) }),
   );
+  const reap = reaper(rpHome, store, engine, clock);
   return {
     rpHome,
     policy: () => policySource.current(),
@@ -51,8 +59,33 @@ export async function openHostSession(
     store,
     engine,
     clock,
-    reap: reaper(rpHome, store, engine, clock),
+    reap,
+    reapIfDue: async () => ((await claimReap(store.paths.dir)) ? reap() : undefined),
   };
+}
+
+/** How often, at most, waiting jobs reap on the host (see HostSession.reapIfDue). */
+export const REAP_DUE_MS = 5_000;
+/** In the queue folder: when a waiting job last reaped (its mtime), shared by every process. */
+const REAPED_STAMP = 'reaped';
+
+/**
+ * Whether it is this process's turn to reap: the stamp is older than REAP_DUE_MS (or missing), and
+ * this process has just renewed it. Two processes may both win a race; reaping twice is harmless.
+ */
+async function claimReap(queueDir: string): Promise<boolean> {
+  const stamp = join(queueDir, REAPED_STAMP);
+  try {
+    const { mtimeMs } = await stat(stamp);
+    if (Date.now() - mtimeMs < REAP_DUE_MS && mtimeMs <= Date.now()) return false;
+  } catch {
+    // No stamp yet (or none we can read): reap.
+  }
+  // Writing, rather than utimes, needs only write permission: the stamp is the group's.
+  await writeFile(stamp, `${new Date().toISOString()}\n`, { mode: 0o664 })
+    .then(() => chmod(stamp, 0o664))
+    .catch(() => undefined);
+  return true;
 }
 
 /** Reaping: dead entries, then the containers of jobs that are over (see src/ledger/reaper.ts). */

@@ -50,8 +50,13 @@ const debug = createDebug('rp:run');
 
 /** Seconds a stopped job gets to exit on its own before it is killed. */
 export const STOP_GRACE_SECONDS = 10;
-/** How often a waiting job looks for dead entries even when nothing changes. */
-const REAP_INTERVAL_MS = 5_000;
+/**
+ * How often a waiting job looks at the ledger when its bell does not ring (the bell is rung by
+ * every transaction that grants, kills or otherwise changes its entry; this look catches a config
+ * change that lets it start, and reaps the entries of dead processes when no other rp process on
+ * the host has lately: see HostSession.reapIfDue).
+ */
+const LOOK_INTERVAL_MS = 5_000;
 
 /** What the job asks for, from flags falling back to .rp/info.json. */
 export interface JobRequestOptions {
@@ -461,50 +466,56 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait. */
+/**
+ * Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait.
+ * It sleeps on the job's bell (src/ledger/job-bells.ts), so other jobs' grants and ends do not
+ * wake it; only a change of its own entry, or its periodic look, does.
+ */
 async function waitForGrant(
   options: SuperviseOptions,
   key: JobKey,
   now: () => Date,
 ): Promise<Grant> {
   const { session, signal } = options;
-  let lastReap = 0;
-  let lastStatus = '';
-  for (;;) {
-    throwIfAborted(signal);
-    const since = await session.store.changeToken();
-    // Most wake-ups give the scheduler nothing to do: look without the lock, and take it only
-    // when there is something to grant, so a long queue does not line up on the lock each time.
-    let state = await session.store.read();
-    const policy = await session.policy();
-    if (schedule(state, policy, now()).state !== state) {
-      state = await session.transact((current, latest) => {
-        const scheduled = schedule(current, latest, now());
-        return { ...scheduled, result: scheduled.state };
-      });
+  const { bells } = session.store;
+  await bells.hang(key);
+  try {
+    let lastStatus = '';
+    for (;;) {
+      throwIfAborted(signal);
+      const since = await bells.token(key);
+      // Most looks give the scheduler nothing to do: look without the lock, and take it only
+      // when there is something to grant.
+      let state = await session.store.read();
+      const policy = await session.policy();
+      if (schedule(state, policy, now()).state !== state) {
+        state = await session.transact((current, latest) => {
+          const scheduled = schedule(current, latest, now());
+          return { ...scheduled, result: scheduled.state };
+        });
+      }
+      const job = state.jobs.find((entry) => isJob(entry, key));
+      if (!job) throw killedWhileQueued(key.id);
+      if (job.state !== 'queued' && job.grant) return job.grant;
+      if (options.noWait) {
+        throw new NoCapacityError(`job ${key.id} cannot start now and --no-wait was given`, {
+          hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
+        });
+      }
+      const status = describeQueue(state, policy.capacity, policy.limits, now()).find(
+        (entry) => entry.jobId === key.id,
+      );
+      if (status) {
+        const text = `${status.position}:${status.waitingFor}`;
+        if (text !== lastStatus) options.reporter.waiting(status);
+        lastStatus = text;
+      }
+      const report = await session.reapIfDue();
+      if (report !== undefined && report.reaped.length > 0) continue;
+      await bells.wait(key, { since, timeoutMs: LOOK_INTERVAL_MS, signal });
     }
-    const job = state.jobs.find((entry) => isJob(entry, key));
-    if (!job) throw killedWhileQueued(key.id);
-    if (job.state !== 'queued' && job.grant) return job.grant;
-    if (options.noWait) {
-      throw new NoCapacityError(`job ${key.id} cannot start now and --no-wait was given`, {
-        hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
-      });
-    }
-    const status = describeQueue(state, policy.capacity, policy.limits, now()).find(
-      (entry) => entry.jobId === key.id,
-    );
-    if (status) {
-      const text = `${status.position}:${status.waitingFor}`;
-      if (text !== lastStatus) options.reporter.waiting(status);
-      lastStatus = text;
-    }
-    if (Date.now() - lastReap > REAP_INTERVAL_MS) {
-      lastReap = Date.now();
-      const report = await session.reap();
-      if (report.reaped.length > 0) continue;
-    }
-    await session.store.waitForChange({ since, timeoutMs: REAP_INTERVAL_MS, signal });
+  } finally {
+    await bells.remove(key);
   }
 }
 

@@ -160,6 +160,7 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
       engine,
       clock,
       reap: async () => ({ reaped: [], orphansRunning: [], unchecked: [] }),
+      reapIfDue: async () => undefined,
     };
   }
 

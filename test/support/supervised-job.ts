@@ -186,6 +186,7 @@ export async function createSupervisedHost(prefix: string): Promise<SupervisedHo
       engine,
       clock,
       reap: async () => ({ reaped: [], orphansRunning: [], unchecked: [] }),
+      reapIfDue: async () => undefined,
     }),
     submit: (session, prepared, user) => submitJob(session, prepared, user),
     containers,
