@@ -19,6 +19,8 @@ import type { ContainerEngine } from '../docker/engine.js';
 import { IMAGE_LABELS } from '../docker/labels.js';
 import type { LedgerState } from '../core/ledger-state.js';
 import type { HostUser } from '../host/identity.js';
+import { pinnedImages } from '../ledger/image-pins.js';
+import { ledgerPaths, type LedgerPaths } from '../ledger/paths.js';
 import { readLedgerSnapshot } from '../ledger/snapshot.js';
 import { readProjectFile, type Project } from './project.js';
 
@@ -43,6 +45,11 @@ export interface BuildOptions {
    * project are removed only when not among them. Undefined answer: unknown, so none is removed.
    */
   imagesInUse: () => Promise<ReadonlySet<string> | undefined>;
+  /**
+   * Called with the image's reference before it is looked for or built, so that a rebuild of the
+   * project elsewhere keeps it until the job is queued (see src/ledger/image-pins.ts).
+   */
+  pin?: (reference: string) => Promise<void>;
 }
 
 export interface BuildResult {
@@ -80,6 +87,7 @@ export async function buildProjectImage(options: BuildOptions): Promise<BuildRes
   const hash = imageContentHash({ generated, contextFiles });
   const reference = imageReference(project.info.tag, hash);
 
+  await options.pin?.(reference);
   if (await engine.imageExists(reference)) {
     debug('image %s exists: no build', reference);
     reporter.reused(reference);
@@ -147,13 +155,15 @@ async function removeOlderImages(
   }
 }
 
-/** The images the jobs of a ledger run, for imagesInUse. */
-export function imagesOfJobs(state: LedgerState): Set<string> {
-  return new Set(state.jobs.flatMap((job) => (job.image === undefined ? [] : [job.image])));
+/** The images the jobs of a ledger run, and those pinned by jobs being prepared. */
+export async function imagesInUse(state: LedgerState, paths: LedgerPaths): Promise<Set<string>> {
+  const images = new Set(state.jobs.flatMap((job) => (job.image === undefined ? [] : [job.image])));
+  for (const pinned of await pinnedImages(paths)) images.add(pinned);
+  return images;
 }
 
-/** The images the jobs in the queue at `rpHome` run; undefined when the ledger cannot be read. */
+/** The images the queue at `rpHome` still needs; undefined when its ledger cannot be read. */
 export async function imagesInQueue(rpHome: string): Promise<Set<string> | undefined> {
   const state = await readLedgerSnapshot(rpHome);
-  return state === undefined ? undefined : imagesOfJobs(state);
+  return state === undefined ? undefined : imagesInUse(state, ledgerPaths(rpHome));
 }

@@ -27,10 +27,11 @@ import { describeQueue } from '../core/scheduler.js';
 import { supplementaryGroups, type HostUser } from '../host/identity.js';
 import { randomToken, systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
+import { pinImage } from '../ledger/image-pins.js';
 import type { ContainerEngine } from '../docker/engine.js';
 import {
   buildProjectImage,
-  imagesOfJobs,
+  imagesInUse,
   type BuildReporter,
   type BuildResult,
 } from './build-image.js';
@@ -152,7 +153,9 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
     user: options.user,
     engine: options.session.engine,
     reporter: options.build,
-    imagesInUse: async () => imagesOfJobs(await options.session.store.read()),
+    imagesInUse: async () =>
+      imagesInUse(await options.session.store.read(), options.session.store.paths),
+    pin: (reference) => pinImage(options.session.store.paths, reference),
   });
   return { project, kind: options.kind, commandLine, command, request, shmBytes, image };
 }

@@ -1,6 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerState } from '../../src/core/ledger-state.js';
+import { currentProcessRef } from '../../src/host/process.js';
+import { PINS_DIR, pinImage } from '../../src/ledger/image-pins.js';
 import { ledgerPaths } from '../../src/ledger/paths.js';
 import { assertDockerForCi, docker, skipWithoutDocker } from '../support/docker.js';
 import {
@@ -98,6 +101,36 @@ describe.skipIf(skipWithoutDocker)('a queued job keeps its image (real Docker en
     for (const older of [first.reference, jobImage, rebuilt.reference]) {
       expect(await imageExists(older), older).toBe(false);
     }
+  });
+
+  it('keeps an image a live process has pinned while preparing its job, not an ended one', async () => {
+    // Given the project's image, pinned by a process that is preparing a job (this one)
+    const pinned = await build();
+    await pinImage(ledgerPaths(project.rpHome), pinned.reference);
+    // When the project is rebuilt elsewhere before that job is queued
+    await project.appendToHook('# rebuilt while another job is being prepared');
+    const rebuilt = await build();
+    expect(rebuilt.reference).not.toBe(pinned.reference);
+    // Then the pinned image is still there for the job
+    expect(await imageExists(pinned.reference)).toBe(true);
+
+    // And a pin of a process that has ended keeps nothing: the next rebuild removes it
+    // (a pid above any this machine hands out: no such process)
+    await rename(pinFile(), join(dirname(pinFile()), '4194000-1'));
+    await project.appendToHook('# and once more');
+    await build();
+    expect(await imageExists(pinned.reference)).toBe(false);
+    expect(await imageExists(rebuilt.reference)).toBe(false);
+  });
+
+  /** This process's pin file (see src/ledger/image-pins.ts). */
+  function pinFile(): string {
+    const dir = join(ledgerPaths(project.rpHome).dir, PINS_DIR);
+    return join(dir, `${process.pid}-${pinStartTime}`);
+  }
+  let pinStartTime = '';
+  beforeAll(async () => {
+    pinStartTime = (await currentProcessRef()).startTime;
   });
 });
 
