@@ -8,14 +8,8 @@ import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
-import {
-  adoptJob,
-  checkAdoptable,
-  prepareJob,
-  runJob,
-  superviseJob,
-  type JobRequestOptions,
-} from '../services/run-job.js';
+import { adoptJob, checkAdoptable } from '../services/adopt-job.js';
+import { prepareJob, runJob, superviseJob, type JobRequestOptions } from '../services/run-job.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
 import { parseAdoptKey } from '../services/detach-job.js';

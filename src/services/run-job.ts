@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
 import { homeDirectory } from '../core/dockerfile.js';
-import { ConfigError, DockerError, NoCapacityError, RpError } from '../core/errors.js';
+import { NoCapacityError, RpError } from '../core/errors.js';
 import { gpuDeviceIds } from '../core/gpu-devices.js';
 import {
   isJob,
@@ -28,13 +28,13 @@ import { supplementaryGroups, type HostUser } from '../host/identity.js';
 import { randomToken, systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
 import { pinImage } from '../ledger/image-pins.js';
-import type { ContainerEngine } from '../docker/engine.js';
 import {
   buildProjectImage,
   imagesInUse,
   type BuildReporter,
   type BuildResult,
 } from './build-image.js';
+import { EngineLostError, waitForExit } from './container-exit.js';
 import type { HostSession } from './host-session.js';
 import {
   checkMountPaths,
@@ -191,66 +191,6 @@ export async function submitJob(
   );
 }
 
-/**
- * Makes this process the supervisor of a queued job (the detached half of `rp run --detach`).
- * Only the job's own user may, and only while the `rp run --detach` that queued it (this
- * process's parent) still supervises it and no container was made: nobody can take over another
- * user's job, or a job that is already being run.
- */
-export async function adoptJob(
-  session: HostSession,
-  key: JobKey,
-  user: HostUser,
-): Promise<JobEntry> {
-  const supervisor = await currentProcessRef();
-  const job = await session.transact((state) => {
-    const current = state.jobs.find((entry) => isJob(entry, key));
-    if (!current) return { state, result: undefined };
-    throwIfNotAdoptable(current, user);
-    const adopted: JobEntry = { ...current, supervisor };
-    return {
-      state: { ...state, jobs: state.jobs.map((entry) => (entry === current ? adopted : entry)) },
-      result: adopted,
-    };
-  });
-  if (!job) throw killedWhileQueued(key.id);
-  return job;
-}
-
-/**
- * The same check as adoptJob's, on a look at the ledger without the lock: run before the image is
- * prepared, so a refused caller builds nothing. adoptJob's locked check stays the final word.
- */
-export async function checkAdoptable(
-  session: HostSession,
-  key: JobKey,
-  user: HostUser,
-): Promise<void> {
-  const current = (await session.store.read()).jobs.find((entry) => isJob(entry, key));
-  if (!current) throw killedWhileQueued(key.id);
-  throwIfNotAdoptable(current, user);
-}
-
-function throwIfNotAdoptable(job: JobEntry, user: HostUser): void {
-  const refusal = adoptionRefusal(job, user, process.ppid);
-  if (refusal !== undefined) {
-    throw new ConfigError(`job ${job.id} cannot be supervised by this process: ${refusal}`, {
-      hint: 'detached jobs are started with "rp run --detach"; --adopt is for rp itself',
-    });
-  }
-}
-
-function adoptionRefusal(job: JobEntry, user: HostUser, parentPid: number): string | undefined {
-  if (job.uid !== user.uid) {
-    return `it is ${job.user}'s (uid ${job.uid}), and you are ${user.name} (uid ${user.uid})`;
-  }
-  if (job.state === 'running' || job.container !== undefined) return 'it is already running';
-  if (job.supervisor.pid !== parentPid) {
-    return `it is supervised by process ${job.supervisor.pid}, which did not start this one`;
-  }
-  return undefined;
-}
-
 /** `rp run` in the foreground: prepare, queue, supervise. */
 export async function runJob(
   request: JobRequestOptions,
@@ -262,19 +202,6 @@ export async function runJob(
   const job = await submitJob(request.session, prepared, request.user, teeTo);
   return superviseJob({ ...run, session: request.session, prepared, job, teeTo });
 }
-
-/**
- * The Docker engine stopped answering while the job ran (dockerd restarted, its socket closed).
- * That is not the job ending: its container may still run on the GPUs, so its grant is kept until
- * the container is confirmed gone (the reaper decides once the engine answers again).
- */
-export class EngineLostError extends DockerError {}
-
-/**
- * The engine answered that the job's container no longer exists (removed behind rp's back, or by
- * an engine restart that cleaned up): it holds nothing, so the job ends and its grant is released.
- */
-export class ContainerGoneError extends DockerError {}
 
 /**
  * Waits for the grant, runs the container with exactly the granted resources, streams its output
@@ -414,61 +341,6 @@ async function endJob(
   }
 }
 
-/** How long to keep asking an engine that stopped answering about a job's container. */
-export const ENGINE_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000];
-
-/**
- * The container's exit code. When waiting on it fails (the engine restarted, its socket closed),
- * asks the engine again with backoff: an exited container gives its code, a running one is waited
- * for again, a container that is gone (or an engine that does not come back) is EngineLostError.
- */
-async function waitForExit(
-  engine: ContainerEngine,
-  id: string,
-  retryDelaysMs: readonly number[] = ENGINE_RETRY_DELAYS_MS,
-): Promise<number> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
-    try {
-      return await engine.wait(id);
-    } catch (error) {
-      lastError = error;
-      debug('waiting for %s failed: %s', id, (error as Error).message);
-    }
-    for (; attempt < retryDelaysMs.length; attempt += 1) {
-      await sleep(retryDelaysMs[attempt] ?? 0);
-      let state;
-      try {
-        state = await engine.inspectContainer(id);
-      } catch (error) {
-        lastError = error;
-        continue;
-      }
-      if (state === undefined) {
-        throw new ContainerGoneError(
-          `the job's container ${id.slice(0, 12)} disappeared while the job ran`,
-          { hint: 'the Docker engine may have been restarted or cleaned up; run the job again' },
-        );
-      }
-      if (!state.running && state.exitCode !== undefined) return state.exitCode;
-      break;
-    }
-  }
-  throw new EngineLostError(
-    `lost the Docker engine while the job ran: ${(lastError as Error | undefined)?.message ?? 'no answer'}`,
-    {
-      hint:
-        'the job keeps its GPUs and cores until its container is confirmed gone; once the ' +
-        'engine answers again, any rp command cleans up ("rp ps" shows it)',
-      cause: lastError,
-    },
-  );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Waits until the scheduler grants the job; throws when it is killed, cancelled or must not wait.
  * It sleeps on the job's bell (src/ledger/job-bells.ts), so other jobs' grants and ends do not
@@ -522,7 +394,7 @@ async function waitForGrant(
   }
 }
 
-function killedWhileQueued(id: string): JobEndedError {
+export function killedWhileQueued(id: string): JobEndedError {
   return new JobEndedError(`job ${id} was killed before it started`, exitCodeForSignal('SIGTERM'));
 }
 

@@ -8,12 +8,8 @@ import {
   type ContainerEngine,
   type ContainerState,
 } from '../../src/docker/engine.js';
-import {
-  ContainerGoneError,
-  EngineLostError,
-  superviseJob,
-  type SuperviseOptions,
-} from '../../src/services/run-job.js';
+import { ContainerGoneError, EngineLostError } from '../../src/services/container-exit.js';
+import { superviseJob, type SuperviseOptions } from '../../src/services/run-job.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
 import {
   captureOutput,
