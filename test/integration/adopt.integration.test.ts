@@ -7,10 +7,11 @@ import { RP_BIN, type RpResult } from '../support/cli.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
 import {
   createRpProject,
+  jobIdOf,
+  type RpProject,
   until,
   waitForOutput,
-  type RpChild,
-  type RpProject,
+  withTimeout,
 } from '../support/rp-project.js';
 import {
   createUnixUser,
@@ -99,7 +100,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       const blocker = project.startRun(['--script=hold.sh']);
       await waitForOutput(blocker, /started/, { timeoutMs: WAIT_MS });
       const waiter = project.startRun(['--script=hello.sh']);
-      const id = await jobIdOf(waiter);
+      const id = await jobIdOf(waiter, WAIT_MS);
       const queued = await until(`job ${id} to be queued`, async () => {
         const entry = await entryOf(id);
         return entry?.state === 'queued' ? entry : undefined;
@@ -172,24 +173,3 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
     });
   },
 );
-
-/** The job id an `rp run` prints on stderr once it is queued. */
-async function jobIdOf(child: RpChild): Promise<string> {
-  const match = await waitForOutput(child, /waiting to be scheduled as rp(\d{4})/, {
-    stream: 'stderr',
-    timeoutMs: WAIT_MS,
-  });
-  return match[1] as string;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -8,9 +8,10 @@ import { ledgerPaths } from '../../src/ledger/paths.js';
 import { assertDockerForCi, docker, skipWithoutDocker } from '../support/docker.js';
 import {
   createRpProject,
-  waitForOutput,
-  type RpChild,
+  jobIdOf,
   type RpProject,
+  waitForOutput,
+  withTimeout,
 } from '../support/rp-project.js';
 
 /** How long a background `rp run` may take to print what a test waits for (builds included). */
@@ -65,7 +66,7 @@ describe.skipIf(skipWithoutDocker)('a queued job keeps its image (real Docker en
     const jobImage = (await build()).reference;
     expect(jobImage).not.toBe(first.reference);
     const queued = project.startRun(['--script=print.sh']);
-    const id = await jobIdOf(queued);
+    const id = await jobIdOf(queued, WAIT_MS);
     expect((await ledger()).jobs.find((job) => job.id === id)).toMatchObject({ state: 'queued' });
 
     // When the image inputs change again and the project is rebuilt,
@@ -133,24 +134,3 @@ describe.skipIf(skipWithoutDocker)('a queued job keeps its image (real Docker en
     pinStartTime = (await currentProcessRef()).startTime;
   });
 });
-
-/** The job id an `rp run` prints on stderr once it is queued. */
-async function jobIdOf(child: RpChild): Promise<string> {
-  const match = await waitForOutput(child, /waiting to be scheduled as rp(\d{4})/, {
-    stream: 'stderr',
-    timeoutMs: WAIT_MS,
-  });
-  return match[1] as string;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

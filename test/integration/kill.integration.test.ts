@@ -2,9 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertDockerForCi, docker, skipWithoutDocker } from '../support/docker.js';
 import {
   createRpProject,
-  waitForOutput,
+  jobIdOf,
   type RpChild,
   type RpProject,
+  waitForOutput,
+  withTimeout,
 } from '../support/rp-project.js';
 import {
   createUnixUser,
@@ -27,7 +29,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp kill (real Docker engin
   async function startHolder(): Promise<{ child: RpChild; id: string }> {
     const child = project.startRun(['--script=hold.sh', '--cpu', '2']);
     const [id] = await Promise.all([
-      jobIdOf(child),
+      jobIdOf(child, WAIT_MS),
       waitForOutput(child, /started/, { timeoutMs: WAIT_MS }),
     ]);
     expect((await project.ledger()).jobs).toContainEqual(
@@ -67,7 +69,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp kill (real Docker engin
     // Given a job holding every core and a second one waiting behind it
     const holder = await startHolder();
     const waiter = project.startRun(['--script=hello.sh']);
-    const id = await jobIdOf(waiter);
+    const id = await jobIdOf(waiter, WAIT_MS);
     await eventually(async () =>
       expect((await project.ledger()).jobs).toContainEqual(
         expect.objectContaining({ id, state: 'queued' }),
@@ -184,15 +186,6 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp kill (real Docker engin
   });
 });
 
-/** The job id an `rp run` prints on stderr once it is queued. */
-async function jobIdOf(child: RpChild): Promise<string> {
-  const match = await waitForOutput(child, /waiting to be scheduled as rp(\d{4})/, {
-    stream: 'stderr',
-    timeoutMs: WAIT_MS,
-  });
-  return match[1] as string;
-}
-
 /** Retries `check` until it passes, failing with its last error after `timeoutMs`. */
 async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -204,17 +197,5 @@ async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promi
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

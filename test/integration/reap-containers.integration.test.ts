@@ -16,12 +16,7 @@ import {
   startSupervisor,
   testJob,
 } from '../support/job-containers.js';
-import {
-  createRpProject,
-  waitForOutput,
-  type RpChild,
-  type RpProject,
-} from '../support/rp-project.js';
+import { createRpProject, jobIdOf, type RpProject, waitForOutput } from '../support/rp-project.js';
 
 /**
  * Every container rp created is removed once its job is over, by whichever rp command reaps next,
@@ -88,7 +83,7 @@ describe.skipIf(skipWithoutDocker)(
     it('removes the container of a SIGKILLed rp run once it has exited, not while it runs', async () => {
       // Given a foreground rp run whose job is running
       const run = project.startRun(['--script=hold.sh']);
-      const id = await jobIdOf(run);
+      const id = await jobIdOf(run, WAIT_MS);
       await waitForOutput(run, /started/, { timeoutMs: WAIT_MS });
       const [container] = await project.jobContainers(id);
       expect(container).toBeDefined();
@@ -141,7 +136,7 @@ describe.skipIf(skipWithoutDocker)(
       // Given a running rp run, a live granted job whose rp run has created but not yet started
       // its container, and containers of another queue on the same engine, one of them exited
       const run = project.startRun(['--script=hold.sh']);
-      const id = await jobIdOf(run);
+      const id = await jobIdOf(run, WAIT_MS);
       await waitForOutput(run, /started/, { timeoutMs: WAIT_MS });
       const [running] = await project.jobContainers(id);
       const starting = testJob({ seq: 911, supervisor: (await startSupervisor(supervisors)).ref });
@@ -219,11 +214,3 @@ describe.skipIf(skipWithoutDocker)(
     });
   },
 );
-
-async function jobIdOf(child: RpChild): Promise<string> {
-  const match = await waitForOutput(child, /waiting to be scheduled as rp(\d{4})/, {
-    stream: 'stderr',
-    timeoutMs: WAIT_MS,
-  });
-  return match[1] as string;
-}

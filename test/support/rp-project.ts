@@ -248,3 +248,25 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** The job id an `rp run` prints on stderr once it is queued. */
+export async function jobIdOf(child: WatchedChild, timeoutMs = 60_000): Promise<string> {
+  const match = await waitForOutput(child, /waiting to be scheduled as rp(\d{4})/, {
+    stream: 'stderr',
+    timeoutMs,
+  });
+  return match[1] as string;
+}
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
