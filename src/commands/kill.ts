@@ -8,23 +8,28 @@ import { killJob } from '../services/kill-job.js';
 
 export default class Kill extends BaseCommand {
   static override description =
-    "Kill one of your jobs: a waiting one leaves the queue, a running one's container is stopped (SIGTERM, 10 s grace, then SIGKILL) and its resources released. Root may kill anyone's job.";
+    "Kill one of your jobs (or a whole array, or one of its tasks): a waiting one leaves the queue, a running one's container is stopped (SIGTERM, 10 s grace, then SIGKILL) and its resources released. Root may kill anyone's job.";
 
   static override examples = [
     '<%= config.bin %> kill 1234',
     '<%= config.bin %> kill pid=1234',
     '<%= config.bin %> kill --pid 1234 --json',
+    '<%= config.bin %> kill 1234_7',
   ];
 
   static override args = {
     job: Args.string({
-      description: 'the job id, as in "waiting to be scheduled as rp1234": 1234 or pid=1234',
+      description:
+        'the job id, as in "waiting to be scheduled as rp1234": 1234 or pid=1234; an array id ends all its tasks, 1234_7 one task',
     }),
   };
 
   static override flags = {
     pid: Flags.string({ description: 'the job id (instead of the argument)', helpValue: '<ID>' }),
-    json: Flags.boolean({ description: 'print what was done as JSON', default: false }),
+    json: Flags.boolean({
+      description: 'print what was done as JSON: an object for a job, a list for an array',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -33,12 +38,15 @@ export default class Kill extends BaseCommand {
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
-    const result = await killJob({ id, requester: currentUser(), session });
-    if (flags.json) this.log(JSON.stringify(result, null, 2));
-    else this.log(describeKillResult(result));
-    if (result.cleanup === 'pending') {
+    const results = await killJob({ id, requester: currentUser(), session });
+    const array = results.length > 1 || results[0]?.task !== undefined;
+    if (flags.json) this.log(JSON.stringify(array ? results : results[0], null, 2));
+    else for (const result of results) this.log(describeKillResult(result));
+    const pending = results.filter((result) => result.cleanup === 'pending');
+    for (const result of pending) {
+      const label = result.task === undefined ? result.id : `${result.id}_${result.task}`;
       process.stderr.write(
-        `rp: warning: job ${id}'s rp run still holds its resources; it releases them when it sees the container stopped\n`,
+        `rp: warning: job ${label}'s supervisor still holds its resources; it releases them when it sees the container stopped\n`,
       );
     }
   }

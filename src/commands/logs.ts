@@ -10,7 +10,11 @@ export default class Logs extends BaseCommand {
   static override description =
     'Print the output of a job started with --detach or --outfile_name: queued, running or finished. With -f, follow it until the job ends.';
 
-  static override examples = ['<%= config.bin %> logs 1234', '<%= config.bin %> logs 1234 -f'];
+  static override examples = [
+    '<%= config.bin %> logs 1234',
+    '<%= config.bin %> logs 1234 -f',
+    '<%= config.bin %> logs 1234_7',
+  ];
 
   static override args = {
     id: Args.string({ description: 'the job id, e.g. 1234 (or rp1234)', required: true }),
@@ -27,9 +31,9 @@ export default class Logs extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Logs);
     const jobId = args.id.replace(/^rp/, '');
-    if (!/^\d{4}$/.test(jobId)) {
+    if (!/^\d{4}(?:_\d+)?$/.test(jobId)) {
       throw new UsageError(`"${args.id}" is not a job id`, {
-        hint: 'job ids have four digits, e.g. 1234',
+        hint: 'job ids have four digits, e.g. 1234; a task of an array is 1234_7',
       });
     }
     const session = await openHostSession(await connectDocker());

@@ -18,13 +18,17 @@ export class Ps extends BaseCommand {
       description: 'print {capacity, used, running, queue} as JSON (MiB, ISO times, id arrays)',
       default: false,
     }),
+    expand: Flags.boolean({
+      description: 'one line per task of an array (default: one line per array)',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Ps);
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
-    const status = await hostStatus(session, session.clock.now());
+    const status = await hostStatus(session, session.clock.now(), { expand: flags.expand });
     if (flags.json) {
       this.log(JSON.stringify(status, null, 2));
       return;

@@ -16,13 +16,17 @@ export class Queue extends BaseCommand {
       description: 'print {queue} as JSON (MiB, ISO times)',
       default: false,
     }),
+    expand: Flags.boolean({
+      description: 'one line per task of an array (default: one line per array)',
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Queue);
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
-    const view = await queueStatus(session, session.clock.now());
+    const view = await queueStatus(session, session.clock.now(), { expand: flags.expand });
     if (flags.json) {
       this.log(JSON.stringify(view, null, 2));
       return;

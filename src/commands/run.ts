@@ -8,11 +8,12 @@ import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
-import { adoptJob, checkAdoptable } from '../services/adopt-job.js';
-import { prepareJob, runJob, superviseJob, type JobRequestOptions } from '../services/run-job.js';
+import { runJob, type JobRequestOptions } from '../services/run-job.js';
+import { submitArray } from '../services/submit-array.js';
+import { describeArraySubmission } from '../ui/array-submission.js';
+import { UsageError } from '../core/errors.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
-import { parseAdoptKey } from '../services/detach-job.js';
 
 export default class Run extends BaseCommand {
   static override description =
@@ -23,6 +24,8 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run --script=eval.sh --gpu 2 --cpu 8 --mem 32',
     '<%= config.bin %> run --script=train.sh --detach',
     '<%= config.bin %> run --script=prep.sh --gpu 0 --no-wait',
+    '<%= config.bin %> run --array 0-99%4 --script="train.sh --seed {i}"',
+    '<%= config.bin %> run --sweep lr=1e-3,3e-4 --sweep seed=1..3 --script="train.sh --lr {lr} --seed {seed}"',
   ];
 
   static override flags = {
@@ -46,12 +49,19 @@ export default class Run extends BaseCommand {
         'queue and run the job in the background (it survives the terminal closing); output goes to a log file, follow it with "rp logs ID -f". Also --detach=True|true|1|False|false|0',
       default: false,
     }),
+    array: Flags.string({
+      description:
+        'run one task per index, in the background: 0-99, 1,3,5, 0-100:10; %N runs at most N at once (0-99%4). {i} in --script is the index; tasks see RP_ARRAY_TASK_ID and RP_ARRAY_JOB_ID',
+    }),
+    sweep: Flags.string({
+      description:
+        'NAME=VALUES (a,b,c or 1..5): one task per combination of every --sweep, in the background; {NAME} in --script is the value, tasks see RP_SWEEP_NAME',
+      multiple: true,
+    }),
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
     }),
-    // The background supervisor of `--detach` takes over the queued job with this ID:SEQ.
-    adopt: Flags.string({ hidden: true }),
   };
 
   async run(): Promise<void> {
@@ -71,24 +81,28 @@ export default class Run extends BaseCommand {
       memoryGb: flags.mem,
       shm: flags.shm,
       session,
-      build: await createBuildProgress({
-        stream: process.stderr,
-        quiet: flags.adopt !== undefined,
-      }),
+      build: await createBuildProgress({ stream: process.stderr, quiet: false }),
     };
+
+    if (flags.array !== undefined || flags.sweep !== undefined) {
+      if (flags['no-wait']) {
+        throw new UsageError('--no-wait does not apply to --array or --sweep', {
+          hint: 'their tasks wait in the queue in the background',
+        });
+      }
+      const result = await submitArray(request, {
+        array: flags.array,
+        sweep: flags.sweep,
+        outfileName: flags.outfile_name,
+      });
+      for (const line of describeArraySubmission(result)) this.log(line);
+      return;
+    }
 
     if (detach) {
       const result = await detachJob(request, {
         outfileName: flags.outfile_name,
         noWait: flags['no-wait'],
-        supervisorCommand: {
-          program: process.execPath,
-          args: [
-            process.argv[1] as string,
-            'run',
-            ...this.argvWithout('--detach', '-d', '--no-wait'),
-          ],
-        },
       });
       const name = jobName(result.job.id);
       process.stderr.write(`waiting to be scheduled as ${name}\n`);
@@ -108,26 +122,10 @@ export default class Run extends BaseCommand {
         stderr: process.stderr,
         signal: signals.signal,
       };
-      let exitCode: number;
-      if (flags.adopt !== undefined) {
-        const key = parseAdoptKey(flags.adopt);
-        await checkAdoptable(session, key, request.user);
-        const prepared = await prepareJob(request);
-        const job = await adoptJob(session, key, request.user);
-        exitCode = await superviseJob({ ...run, session, prepared, job });
-      } else {
-        exitCode = await runJob(request, { ...run, outfileName: flags.outfile_name });
-      }
+      const exitCode = await runJob(request, { ...run, outfileName: flags.outfile_name });
       this.setExitCode(exitCode);
     } finally {
       signals.dispose();
     }
-  }
-
-  /** This command's arguments less the given flags, to start the background supervisor with. */
-  private argvWithout(...names: string[]): string[] {
-    return this.argv.filter(
-      (arg) => !names.includes(arg) && !names.some((name) => arg.startsWith(`${name}=`)),
-    );
   }
 }

@@ -140,6 +140,24 @@ export function expandGrid(parameters: readonly SweepParameter[]): Array<Record<
 }
 
 /**
+ * Task `index` of the grid, as expandGrid(parameters)[index] without building the whole grid:
+ * the first parameter varies slowest.
+ */
+export function gridTask(
+  parameters: readonly SweepParameter[],
+  index: number,
+): Record<string, string> {
+  const picked: Array<[string, string]> = [];
+  let rest = index;
+  for (let p = parameters.length - 1; p >= 0; p -= 1) {
+    const { name, values } = parameters[p] as SweepParameter;
+    picked.push([name, values[rest % values.length] as string]);
+    rest = Math.floor(rest / values.length);
+  }
+  return Object.fromEntries(picked.reverse());
+}
+
+/**
  * The script line of one task: each `{name}` replaced by its value (`{i}` by the array index).
  * A placeholder without a value is an error, so a typo never runs a task with "{lr}" in it;
  * `{{` and `}}` stand for literal braces.

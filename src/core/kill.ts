@@ -6,7 +6,13 @@
  * not be made under the host-wide lock.
  */
 import { ConfigError, UsageError } from './errors.js';
-import { type JobEntry, type JobOutcome, type LedgerState } from './ledger-state.js';
+import {
+  jobLabel,
+  type HistoryRecord,
+  type JobEntry,
+  type JobOutcome,
+  type LedgerState,
+} from './ledger-state.js';
 import { finish, type HostPolicy, type Transition } from './queue-transitions.js';
 
 /** Who asks for the kill. Ownership is by uid: names can be reused, uids are what Docker runs as. */
@@ -18,7 +24,7 @@ export interface KillRequester {
 /** The user allowed to kill any job. */
 export const ROOT_UID = 0;
 
-const JOB_ID = /^[1-9][0-9]{3}$/;
+const JOB_ID = /^[1-9][0-9]{3}(?:_(?:0|[1-9][0-9]*))?$/;
 const PID_PREFIX = 'pid=';
 const ID_HINT = 'a job id is the four digits after "rp" in "waiting to be scheduled as rp1234"';
 
@@ -57,9 +63,12 @@ function checkJobId(value: string, asGiven: string): string {
     throw new UsageError(`"${asGiven}" names no job`, { hint: 'e.g. rp kill pid=1234' });
   }
   if (!JOB_ID.test(value)) {
-    throw new UsageError(`"${asGiven}" is not a job id: job ids are four digits, 1000 to 9999`, {
-      hint: ID_HINT,
-    });
+    throw new UsageError(
+      `"${asGiven}" is not a job id: job ids are four digits, 1000 to 9999 (1234_7: task 7 of array 1234)`,
+      {
+        hint: ID_HINT,
+      },
+    );
   }
   return value;
 }
@@ -77,7 +86,8 @@ export function findKillableJob(
   id: string,
   requester: KillRequester,
 ): JobEntry {
-  const job = state.jobs.find((entry) => entry.id === id);
+  // "1234" names a plain job, "1234_7" a task of an array.
+  const job = state.jobs.find((entry) => jobLabel(entry) === id);
   if (!job) {
     throw new ConfigError(`there is no job ${id} on this host`, {
       hint: 'it may have ended already; "rp ps" lists the live jobs and their ids',
@@ -90,6 +100,41 @@ export function findKillableJob(
     );
   }
   return job;
+}
+
+/**
+ * The tasks of array `target` ("1234"), in task order, or undefined when `target` does not name
+ * a live array (then it names a plain job, or a task, or nothing).
+ */
+function arrayTasks(state: LedgerState, target: string): JobEntry[] | undefined {
+  const tasks = state.jobs.filter((entry) => entry.id === target && entry.array !== undefined);
+  if (tasks.length === 0) return undefined;
+  return tasks.sort((a, b) => (a.array?.task ?? 0) - (b.array?.task ?? 0));
+}
+
+/**
+ * planKill for what `target` names: one job or task, or every live task of an array ("rp kill
+ * 1234" ends the whole array: the queued tasks leave the ledger, the running ones are marked to
+ * be stopped), in one transition.
+ */
+export function planKills(
+  state: LedgerState,
+  target: string,
+  requester: KillRequester,
+  policy: HostPolicy,
+  now: Date,
+): Transition<KillPlan[]> {
+  const labels = arrayTasks(state, target)?.map(jobLabel) ?? [target];
+  let current = state;
+  const plans: KillPlan[] = [];
+  const history: HistoryRecord[] = [];
+  for (const label of labels) {
+    const planned = planKill(current, label, requester, policy, now);
+    current = planned.state;
+    plans.push(planned.result);
+    history.push(...(planned.history ?? []));
+  }
+  return { state: current, result: plans, history };
 }
 
 /**
@@ -152,7 +197,7 @@ export function removeStoppedJob(
   policy: HostPolicy,
   now: Date,
 ): Transition<boolean> {
-  const current = state.jobs.find((entry) => entry.id === seen.id);
+  const current = state.jobs.find((entry) => entry.id === seen.id && entry.seq === seen.seq);
   if (!current || !isSameJob(current, seen)) return { state, result: false };
   return finish(state, seen, outcome, policy, now);
 }
@@ -169,6 +214,8 @@ export type KillCleanup =
 /** What `rp kill` did, as printed (and as `--json`). */
 export interface KillResult {
   id: string;
+  /** The task index, for a task of an array. */
+  task?: number;
   user: string;
   uid: number;
   project: string;
@@ -188,6 +235,7 @@ export function killResult(
   const { job } = plan;
   const result: KillResult = {
     id: job.id,
+    ...(job.array === undefined ? {} : { task: job.array.task }),
     user: job.user,
     uid: job.uid,
     project: job.project.name,
@@ -202,7 +250,8 @@ export function killResult(
 
 /** The line `rp kill` prints on stdout. */
 export function describeKillResult(result: KillResult): string {
-  const who = `job ${result.id} (${result.user}, ${result.project})`;
+  const label = result.task === undefined ? result.id : `${result.id}_${result.task}`;
+  const who = `job ${label} (${result.user}, ${result.project})`;
   if (result.action === 'removed') return `killed ${result.state} ${who}`;
   const code = result.exitCode === undefined ? '' : ` (exit code ${result.exitCode})`;
   switch (result.cleanup) {

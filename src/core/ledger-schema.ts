@@ -60,33 +60,43 @@ export const jobEntrySchema = z.object({
   logFile: z.string().optional(),
   killedBy: z.object({ user: z.string(), uid: z.number().int(), at: isoTimestamp }).optional(),
   image: z.string().min(1).optional(),
+  detached: z.object({ launch: z.string().regex(/^[\w.-]+$/, 'a file name') }).optional(),
+  array: z
+    .object({ task: nonNegativeInt, limit: z.number().int().positive().optional() })
+    .optional(),
 });
 
 const jobKeySchema = z.object({ id: z.string(), seq: z.number().int().positive() });
 
 export const ledgerStateSchema = z
   .object({
-    // Version 1 lacks only optional fields: it is read as it is and written back as version 2.
+    // Versions 1 and 2 lack only optional fields: read as they are, written back as the latest.
     version: z
-      .union([z.literal(1), z.literal(LEDGER_VERSION)])
+      .union([z.literal(1), z.literal(2), z.literal(LEDGER_VERSION)])
       .transform((): typeof LEDGER_VERSION => LEDGER_VERSION),
     nextSeq: z.number().int().positive(),
     jobs: z.array(jobEntrySchema),
     head: jobKeySchema.optional(),
+    hostSupervisor: processRefSchema.optional(),
   })
   .superRefine((state, ctx) => {
-    // Two live jobs with one id would make "rp kill <id>" ambiguous; a seq at or past nextSeq
-    // would be handed out again. Either means the file was not written by a correct rp.
-    const seen = new Set<string>();
+    // Two live jobs with one id would make "rp kill <id>" ambiguous, unless both are tasks of one
+    // array (different task indices); a seq at or past nextSeq would be handed out again. Either
+    // means the file was not written by a correct rp.
+    const seen = new Map<string, { array: boolean; tasks: Set<number> }>();
     state.jobs.forEach((job, index) => {
-      if (seen.has(job.id)) {
+      const earlier = seen.get(job.id);
+      const task = job.array?.task;
+      if (earlier && (!earlier.array || task === undefined || earlier.tasks.has(task))) {
         ctx.addIssue({
           code: 'custom',
           path: ['jobs', index, 'id'],
-          message: `duplicate job id ${job.id}`,
+          message: `duplicate job id ${task === undefined ? job.id : `${job.id}_${task}`}`,
         });
       }
-      seen.add(job.id);
+      const entry = earlier ?? { array: task !== undefined, tasks: new Set<number>() };
+      if (task !== undefined) entry.tasks.add(task);
+      seen.set(job.id, entry);
       if (job.seq >= state.nextSeq) {
         ctx.addIssue({
           code: 'custom',
@@ -112,6 +122,7 @@ export const historyRecordSchema = z.object({
   exitCode: z.number().int().optional(),
   ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped']),
   logFile: z.string().optional(),
+  array: z.object({ task: nonNegativeInt }).optional(),
 });
 
 /** What reading a ledger file's text can give. */

@@ -4,11 +4,12 @@
  */
 
 /**
- * 2 added the recorded head of the queue and each job's image. A version 1 file is read as it is
- * (it has neither) and written back as version 2; an rp that knows only version 1 then refuses the
- * file instead of dropping what it does not know.
+ * 2 added the recorded head of the queue and each job's image; 3 the detached jobs and their host
+ * supervisor. An older file is read as it is (it has none of these) and written back as version 3;
+ * an rp that knows only an older version then refuses the file instead of dropping what it does
+ * not know.
  */
-export const LEDGER_VERSION = 2;
+export const LEDGER_VERSION = 3;
 
 /** What a job asks for. Memory is kept in whole MiB so sums never drift. */
 export interface ResourceRequest {
@@ -67,6 +68,24 @@ export interface JobEntry {
    * an image that a queued or granted job still needs.
    */
   image?: string;
+  /**
+   * A detached job (`rp run --detach`): no process of its own waits for it. The host supervisor
+   * (LedgerState.hostSupervisor) starts it from its launch file, `<queue>/launch/<launch>`, and
+   * records its end; the reaper leaves it alone whatever `supervisor` says.
+   */
+  detached?: { launch: string };
+  /**
+   * A task of an array or grid submission (`rp run --array 0-99%4`, `--sweep`): every task of one
+   * submission shares its `id` (the array's, "rp kill 1234" ends them all) and has its own `seq`
+   * and task index ("rp kill 1234_7"). `limit`: at most this many of the array's tasks hold
+   * resources at once (`%N`).
+   */
+  array?: { task: number; limit?: number };
+}
+
+/** How listings and users name a job: "1234", or "1234_7" for task 7 of array 1234. */
+export function jobLabel(job: Pick<JobEntry, 'id' | 'array'>): string {
+  return job.array === undefined ? job.id : `${job.id}_${job.array.task}`;
 }
 
 /** A job as every transition names it: ids are reused, the pair never is. */
@@ -89,6 +108,11 @@ export interface LedgerState {
    * head stays the head until it is granted or leaves, whatever the fair order does meanwhile.
    */
   head?: JobKey;
+  /**
+   * The one process that runs the host's detached jobs (src/services/host-supervisor.ts), elected
+   * in a transaction; absent when there is none. A dead one is replaced by the next rp command.
+   */
+  hostSupervisor?: ProcessRef;
 }
 
 export function emptyLedger(): LedgerState {
@@ -114,6 +138,8 @@ export interface HistoryRecord {
   exitCode?: number;
   ending: JobEnding;
   logFile?: string;
+  /** The task index of an array or grid task. */
+  array?: { task: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +199,7 @@ export function toHistoryRecord(job: JobEntry, outcome: JobOutcome): HistoryReco
   if (job.startedAt !== undefined) record.startedAt = job.startedAt;
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
   if (job.logFile !== undefined) record.logFile = job.logFile;
+  if (job.array !== undefined) record.array = { task: job.array.task };
   return record;
 }
 

@@ -14,6 +14,7 @@ import {
   type JobKey,
   type JobOutcome,
   type LedgerState,
+  type ProcessRef,
 } from './ledger-state.js';
 import { checkAdmission, plan } from './scheduler.js';
 
@@ -44,6 +45,72 @@ export function enqueue(
   now: Date,
   randomInt: (maxExclusive: number) => number,
 ): Transition<JobEntry> {
+  const id = admit(state, job, policy, randomInt);
+  const entry: JobEntry = { ...job, id, seq: state.nextSeq, state: 'queued' };
+  const queued: LedgerState = {
+    ...state,
+    nextSeq: state.nextSeq + 1,
+    jobs: [...state.jobs, entry],
+  };
+  const scheduled = schedule(queued, policy, now);
+  const current = scheduled.state.jobs.find((candidate) => isJob(candidate, entry)) ?? entry;
+  return { state: scheduled.state, result: current };
+}
+
+/** One task of an array or grid submission. */
+export interface NewTask {
+  /** The task index ("1234_7"). */
+  task: number;
+  /** The task's command line, its placeholders filled in (for listings). */
+  command: string;
+}
+
+/**
+ * Adds every task of an array or grid submission at once, sharing one job id, each with its own
+ * seq in task order, then lets the scheduler grant what it can. `limit` (`%N`) caps how many of
+ * them hold resources at once; `logFileOf` names each task's log file once the id is known.
+ */
+export function enqueueArray(
+  state: LedgerState,
+  job: NewJob,
+  tasks: readonly NewTask[],
+  options: { limit?: number; logFileOf?: (id: string, task: number) => string },
+  policy: HostPolicy,
+  now: Date,
+  randomInt: (maxExclusive: number) => number,
+): Transition<JobEntry[]> {
+  if (tasks.length === 0) throw new UsageError('the submission has no tasks');
+  const id = admit(state, job, policy, randomInt);
+  const limit = options.limit === undefined ? {} : { limit: options.limit };
+  const entries = tasks.map((task, index): JobEntry => ({
+    ...job,
+    command: task.command,
+    id,
+    seq: state.nextSeq + index,
+    state: 'queued',
+    array: { task: task.task, ...limit },
+    ...(options.logFileOf ? { logFile: options.logFileOf(id, task.task) } : {}),
+  }));
+  const queued: LedgerState = {
+    ...state,
+    nextSeq: state.nextSeq + entries.length,
+    jobs: [...state.jobs, ...entries],
+  };
+  const scheduled = schedule(queued, policy, now);
+  const current = new Map(scheduled.state.jobs.map((entry) => [entry.seq, entry]));
+  return {
+    state: scheduled.state,
+    result: entries.map((entry) => current.get(entry.seq) ?? entry),
+  };
+}
+
+/** Refuses a request that can never be granted; else a job id for it. */
+function admit(
+  state: LedgerState,
+  job: NewJob,
+  policy: HostPolicy,
+  randomInt: (maxExclusive: number) => number,
+): string {
   const admission = checkAdmission(job.request, job.user, policy.capacity, policy.limits);
   if (!admission.ok) {
     const ErrorType = admission.refusal === 'invalid' ? UsageError : ConfigError;
@@ -58,15 +125,7 @@ export function enqueue(
   if (id === undefined) {
     throw new ConfigError('the queue is full: 9000 jobs are live on this host');
   }
-  const entry: JobEntry = { ...job, id, seq: state.nextSeq, state: 'queued' };
-  const queued: LedgerState = {
-    ...state,
-    nextSeq: state.nextSeq + 1,
-    jobs: [...state.jobs, entry],
-  };
-  const scheduled = schedule(queued, policy, now);
-  const current = scheduled.state.jobs.find((candidate) => isJob(candidate, entry)) ?? entry;
-  return { state: scheduled.state, result: current };
+  return id;
 }
 
 /**
@@ -98,18 +157,26 @@ function sameKey(a: JobKey | undefined, b: JobKey | undefined): boolean {
 }
 
 /**
- * Records that a granted job's container exists and is about to run. Undefined (and no change)
- * when the job is no longer in the ledger as `key`, or was never granted.
+ * Records that a granted job's container exists and is about to run, and which process supervises
+ * it from now on (the host supervisor, for a detached job). Undefined (and no change) when the job
+ * is no longer in the ledger as `key`, or was never granted.
  */
 export function markRunning(
   state: LedgerState,
   key: JobKey,
   container: { id: string; name: string },
   now: Date,
+  supervisor?: ProcessRef,
 ): Transition<JobEntry | undefined> {
   const job = state.jobs.find((entry) => isJob(entry, key));
   if (!job || job.state === 'queued') return { state, result: undefined };
-  const running: JobEntry = { ...job, state: 'running', container, startedAt: now.toISOString() };
+  const running: JobEntry = {
+    ...job,
+    state: 'running',
+    container,
+    startedAt: now.toISOString(),
+    ...(supervisor ? { supervisor: { ...supervisor } } : {}),
+  };
   return {
     state: { ...state, jobs: state.jobs.map((entry) => (entry === job ? running : entry)) },
     result: running,

@@ -22,6 +22,8 @@
  * 5. User limits: a job that would take its user over their limit waits (it fits once the user's
  *    other jobs end) and keeps the headroom it still needs from the user's later jobs, so a
  *    user's own stream of small jobs cannot starve their big one either.
+ * 6. Array limits: a task of an array submitted with `%N` waits while N of its array's tasks hold
+ *    resources; like a user limit, it reserves nothing, so it never holds up other jobs.
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
 import { isUserAllowed, limitFor } from './host-config.js';
@@ -175,6 +177,8 @@ export type QueueStatus =
   | 'waiting'
   /** Waits until its user's other jobs end. */
   | 'user-limit'
+  /** Waits until other tasks of its array end (`%N`). */
+  | 'array-limit'
   /** Can never be granted under the current config. */
   | 'unservable';
 
@@ -218,6 +222,8 @@ function statusOf(outcome: Outcome): QueueStatus {
       return 'waiting';
     case 'user-limit':
       return 'user-limit';
+    case 'array-limit':
+      return 'array-limit';
     case 'unservable':
       return 'unservable';
   }
@@ -234,6 +240,7 @@ function waitingFor(outcome: Outcome): string {
       return outcome.shortfall === '' ? behind : `${outcome.shortfall}; ${behind}`;
     }
     case 'user-limit':
+    case 'array-limit':
       return outcome.detail;
     case 'unservable':
       return `cannot run: ${outcome.reason}`;
@@ -251,6 +258,7 @@ type Outcome =
   | { kind: 'granted'; job: JobEntry; grant: Grant }
   | { kind: 'unservable'; job: JobEntry; refusal: AdmissionRefusal; reason: string }
   | { kind: 'user-limit'; job: JobEntry; detail: string }
+  | { kind: 'array-limit'; job: JobEntry; detail: string }
   | { kind: 'head'; job: JobEntry; shortfall: string }
   | { kind: 'waiting'; job: JobEntry; shortfall: string; head: JobEntry };
 
@@ -279,6 +287,8 @@ function walkQueue(
   const usedCpus = new Set<number>();
   let usedMemory = 0;
   const held = new Map<string, Amounts>();
+  // How many tasks of each array hold resources, for `%N`.
+  const arrayHeld = new Map<string, number>();
   for (const job of state.jobs) {
     // The store writes a grant together with the state change, so a job that holds resources
     // always has one; a queued job holds nothing.
@@ -287,6 +297,7 @@ function walkQueue(
     job.grant.cpus.forEach((id) => usedCpus.add(id));
     usedMemory += job.grant.memoryMb;
     held.set(job.user, add(held.get(job.user) ?? NOTHING, grantAmounts(job.grant)));
+    if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
   }
   let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
   let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
@@ -333,6 +344,13 @@ function walkQueue(
     const limit = limitFor(limits, job.user);
     const reservation = userReserved.get(job.user);
 
+    const arrayLimit = job.array?.limit;
+    if (arrayLimit !== undefined && (arrayHeld.get(job.id) ?? 0) >= arrayLimit) {
+      // Like a user limit, only the array's own tasks ending helps it: it reserves nothing.
+      const detail = `array ${job.id} runs at most ${arrayLimit} tasks at once (%${arrayLimit})`;
+      outcomes.push({ kind: 'array-limit', job, detail });
+      continue;
+    }
     const over = overLimit(need, have, reservation?.amounts ?? NOTHING, limit);
     // A guarded job held back only by its own user's limit gains nothing from the front of the
     // queue (only the user's own jobs ending helps it), so the guard passes to the next oldest.
@@ -362,6 +380,7 @@ function walkQueue(
       freeCpus = freeCpus.filter((id) => !grant.cpus.includes(id));
       freeMemory -= grant.memoryMb;
       held.set(job.user, add(have, grantAmounts(grant)));
+      if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
       outcomes.push({ kind: 'granted', job, grant });
       continue;
     }

@@ -29,6 +29,8 @@ export const JOB_LABELS = {
   request: 'rp.request',
   submittedAt: 'rp.submitted-at',
   supervisor: 'rp.supervisor',
+  /** A detached job's launch file, so a ledger rebuilt from Docker still knows it is detached. */
+  detached: 'rp.detached',
 } as const;
 
 export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<string, string> {
@@ -48,6 +50,7 @@ export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<s
     [JOB_LABELS.request]: `${job.request.gpus},${job.request.cpus},${job.request.memoryMb}`,
     [JOB_LABELS.submittedAt]: job.submittedAt,
     [JOB_LABELS.supervisor]: `${job.supervisor.pid}:${job.supervisor.startTime}`,
+    ...(job.detached ? { [JOB_LABELS.detached]: job.detached.launch } : {}),
   };
 }
 
@@ -84,6 +87,7 @@ export function jobFromLabels(
   const [gpus = 0, cpus = 0, memoryMb = 0] = ids(labels[JOB_LABELS.request]);
   const [pid = '0', startTime = '0'] = (labels[JOB_LABELS.supervisor] ?? '').split(':');
   const kind: JobKind = labels[JOB_LABELS.kind] === 'enter' ? 'enter' : 'run';
+  const launch = labels[JOB_LABELS.detached];
   return {
     id,
     seq: Number(labels[JOB_LABELS.seq] ?? 0) || 0,
@@ -103,5 +107,6 @@ export function jobFromLabels(
     startedAt: container.startedAt,
     supervisor: { pid: Number(pid) || 0, startTime },
     container: { id: container.id, name: container.name },
+    ...(launch ? { detached: { launch } } : {}),
   };
 }

@@ -7,12 +7,13 @@
  * older images are removed only when neither an entry nor a live process's pin names them. A pin
  * of a process that has ended counts for nothing and is removed by whoever sees it.
  */
-import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { currentProcessRef, isProcessAlive } from '../host/process.js';
 import { toConfigError } from './fs-errors.js';
 import type { LedgerPaths } from './paths.js';
+import { makeSharedDir } from './shared-dir.js';
 
 const debug = createDebug('rp:ledger');
 
@@ -25,7 +26,7 @@ export async function pinImage(paths: LedgerPaths, reference: string): Promise<v
   const dir = join(paths.dir, PINS_DIR);
   const file = join(dir, `${me.pid}-${me.startTime}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeSharedDir(dir);
     await writeFile(file, `${reference}\n`, { mode: 0o664 });
   } catch (error) {
     throw toConfigError(error, file, 'write');

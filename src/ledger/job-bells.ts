@@ -10,12 +10,13 @@
  * waiter also looks at the ledger every few seconds on its own.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import type { JobKey } from '../core/ledger-state.js';
 import { toConfigError } from './fs-errors.js';
 import type { LedgerPaths } from './paths.js';
+import { makeSharedDir } from './shared-dir.js';
 import {
   fileChangeToken,
   waitForFileChange,
@@ -50,7 +51,7 @@ export function jobBells(paths: LedgerPaths, fileMode: number): JobBells {
     hang: async (key) => {
       const path = bellPath(paths, key);
       try {
-        await mkdir(dir, { recursive: true });
+        await makeSharedDir(dir);
         const handle = await open(path, 'a', fileMode);
         // Whatever the umask: other users' rp processes ring it.
         await handle.chmod(fileMode).finally(() => handle.close());

@@ -13,6 +13,10 @@
  * removal transaction then re-checks that each entry is still exactly the one that was judged, so
  * an entry that moved on meanwhile (or was already reaped by another process) is left alone.
  *
+ * Detached jobs (`rp run --detach`) are never reaped: they have no process of their own, and the
+ * host supervisor (src/services/host-supervisor.ts) starts them and records their ends, including
+ * those that ended while no supervisor was alive.
+ *
  * Containers: every job container rp created is removed once its job is over, even when the
  * supervisor that should have removed it died (SIGKILL, OOM killer, reboot), died between creating
  * and starting it, or failed on the way out (a release that threw, a Docker hiccup). After the
@@ -185,7 +189,7 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
   const orphansRunning: JobEntry[] = [];
   const unchecked: JobEntry[] = [];
 
-  const alive = await Promise.all(snapshot.jobs.map((job) => deps.isProcessAlive(job.supervisor)));
+  const alive = await Promise.all(snapshot.jobs.map((job) => isLive(job, deps)));
   for (const [index, job] of snapshot.jobs.entries()) {
     let verdict = classifyJob(job, alive[index] ?? true);
     if (verdict === 'ask-docker' && job.container) {
@@ -221,6 +225,15 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
 }
 
 /**
+ * Whether a job is looked after: its supervising process lives, or it is detached. A detached
+ * job's entry and containers belong to the host supervisor, even while none is alive: the next
+ * one starts it, or records its exit code from its container, which must still be there then.
+ */
+function isLive(job: JobEntry, deps: ReapDeps): Promise<boolean> {
+  return job.detached ? Promise.resolve(true) : deps.isProcessAlive(job.supervisor);
+}
+
+/**
  * Lists the queue's containers when a listing is due and removes the leftovers. Returns what it
  * removed, or undefined when it did not list (not due, or Docker failed: the next pass retries).
  */
@@ -247,7 +260,7 @@ async function removeLeftoverContainers(
   const state = await store.read();
   const candidates = containers.filter((container) => LEFTOVER_STATES.has(container.state));
   const owners = [...new Set(candidates.flatMap((container) => ownersOf(state, container)))];
-  const alive = await Promise.all(owners.map((job) => deps.isProcessAlive(job.supervisor)));
+  const alive = await Promise.all(owners.map((job) => isLive(job, deps)));
   const live = new Set(owners.filter((_job, index) => alive[index] ?? true));
   const doomed = planContainerRemoval(state, candidates, (job) => live.has(job));
 

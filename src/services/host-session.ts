@@ -14,6 +14,7 @@ import { openLedger, type LedgerDecision, type LedgerStore } from '../ledger/sto
 import { engineIdentity } from './engine-identity.js';
 import { rpHomeFromEnv } from './host-files.js';
 import { openPolicySource } from './host-policy.js';
+import { ensureHostSupervisor } from './supervisor-start.js';
 
 export interface HostSession {
   rpHome: string;
@@ -27,7 +28,10 @@ export interface HostSession {
   store: LedgerStore;
   engine: ContainerEngine;
   clock: Clock;
-  /** Removes ledger entries whose process and container are gone. */
+  /**
+   * Removes ledger entries whose process and container are gone, and starts a host supervisor
+   * when detached jobs have none.
+   */
   reap(): Promise<ReapReport>;
   /**
    * reap(), unless some rp process on the host reaped less than REAP_DUE_MS ago (undefined then):
@@ -51,8 +55,15 @@ export async function openHostSession(
   const store = guardStore(
     await openLedger({ rpHome, clock, recover: () => engine.listJobContainers(rpHome) }),
   );
-  const reap = reaper(rpHome, store, engine, clock);
-  return {
+  const reapDeadJobs = reaper(rpHome, store, engine, clock);
+  // A reaping pass also starts a host supervisor when detached jobs have none (it was killed, or
+  // the host rebooted): nothing else would ever start or record them.
+  const reap = async (): Promise<ReapReport> => {
+    const report = await reapDeadJobs();
+    await ensureHostSupervisor(session);
+    return report;
+  };
+  const session: HostSession = {
     rpHome,
     policy: () => policySource.current(),
     transact: (decide) => store.transactWith(() => policySource.current(), decide),
@@ -62,6 +73,7 @@ export async function openHostSession(
     reap,
     reapIfDue: async () => ((await claimReap(store.paths.dir)) ? reap() : undefined),
   };
+  return session;
 }
 
 /** How often, at most, waiting jobs reap on the host (see HostSession.reapIfDue). */

@@ -4,6 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.js';
+import { jobLabel } from '../core/ledger-state.js';
 import { readHistory } from '../ledger/history.js';
 import type { HostSession } from './host-session.js';
 
@@ -23,7 +24,7 @@ export async function printJobLogs(session: HostSession, options: LogsOptions): 
   if (!options.follow) return;
   for (;;) {
     const since = await session.store.changeToken();
-    const live = (await session.store.read()).jobs.some((job) => job.id === options.jobId);
+    const live = (await session.store.read()).jobs.some((job) => jobLabel(job) === options.jobId);
     offset = await copyNewBytes(logFile, offset, options.output);
     if (!live || options.signal?.aborted) return;
     await session.store.waitForChange({ since, timeoutMs: FOLLOW_POLL_MS, signal: options.signal });
@@ -31,12 +32,19 @@ export async function printJobLogs(session: HostSession, options: LogsOptions): 
 }
 
 async function findLogFile(session: HostSession, jobId: string): Promise<string> {
-  const live = (await session.store.read()).jobs.find((job) => job.id === jobId);
-  const ended = live
-    ? undefined
-    : (await readHistory(session.store.paths.history)).records.filter((r) => r.id === jobId).at(-1);
+  const jobs = (await session.store.read()).jobs;
+  const live = jobs.find((job) => jobLabel(job) === jobId);
+  const history = live ? [] : (await readHistory(session.store.paths.history)).records;
+  const ended = history.filter((record) => jobLabel(record) === jobId).at(-1);
   const record = live ?? ended;
   if (!record) {
+    const tasks = [...jobs, ...history].filter((job) => job.id === jobId && job.array);
+    const first = tasks[0];
+    if (first) {
+      throw new ConfigError(`${jobId} is an array: each of its tasks has a log of its own`, {
+        hint: `name one task, e.g. rp logs ${jobLabel(first)}; "rp ps --expand" lists them`,
+      });
+    }
     throw new ConfigError(`there is no job ${jobId} on this host, running or finished`, {
       hint: '"rp ps" lists the running and queued jobs',
     });

@@ -117,12 +117,15 @@ export function jobMounts(project: Project, user: ImageUser): Mount[] {
 
 /**
  * The log file of a job: `.rp/logs/NAME_YYYYmmdd_HHMMSS.log`, named by --outfile_name, or by the
- * project when info.json says stdout_to_file; undefined when neither asks for one.
+ * project when info.json says stdout_to_file; undefined when neither asks for one. A detached
+ * job's name ends with its id (`NAME_YYYYmmdd_HHMMSS_1234.log`): many may be submitted in one
+ * second.
  */
 export function logFilePath(
   project: Project,
   outfileName: string | undefined,
   at: Date,
+  jobId?: string,
 ): string | undefined {
   const name = outfileName ?? (project.info.stdout_to_file ? project.info.name : undefined);
   if (name === undefined) return undefined;
@@ -131,7 +134,8 @@ export function logFilePath(
       `--outfile_name "${name}" may hold only letters, digits, ".", "_" and "-"`,
     );
   }
-  return join(project.root, PROJECT_FILES.logs, `${name}_${timestamp(at)}.log`);
+  const suffix = jobId === undefined ? '' : `_${jobId}`;
+  return join(project.root, PROJECT_FILES.logs, `${name}_${timestamp(at)}${suffix}.log`);
 }
 
 function timestamp(date: Date): string {

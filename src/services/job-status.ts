@@ -8,8 +8,14 @@
  */
 import createDebug from 'debug';
 import type { HostCapacity } from '../core/host-config.js';
-import type { JobEntry, JobKind, JobState, LedgerState } from '../core/ledger-state.js';
-import { jobName } from '../core/naming.js';
+import {
+  jobLabel,
+  type JobEntry,
+  type JobKind,
+  type JobState,
+  type LedgerState,
+} from '../core/ledger-state.js';
+import { formatIdRanges } from '../core/units.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
 import { describeQueue, type QueueStatus } from '../core/scheduler.js';
 import { EngineMismatchError } from '../ledger/engine-id.js';
@@ -29,10 +35,15 @@ export interface ResourceView {
 
 /** What every listing says about a job. */
 export interface JobIdentityView {
-  /** As users type it: "1234". */
+  /**
+   * As users type it: "1234"; "1234_7" for task 7 of array 1234; "1234_[0-5,7]" for the tasks
+   * of an array shown on one line.
+   */
   id: string;
-  /** The container's and the listings' name: "rp1234". */
+  /** The listings' name: "rp1234", "rp1234_7", "rp1234_[0-5,7]". */
   name: string;
+  /** Tasks of an array: the array's id, and the task indices this line stands for. */
+  array?: { id: string; tasks: number[] };
   user: string;
   project: string;
   projectPath: string;
@@ -90,22 +101,38 @@ export interface StatusSession {
 // Pure builders
 
 /** Everything `rp ps` shows, from one ledger snapshot. */
-export function buildHostStatus(state: LedgerState, policy: HostPolicy, now: Date): HostStatus {
+export function buildHostStatus(
+  state: LedgerState,
+  policy: HostPolicy,
+  now: Date,
+  options: ListingOptions = {},
+): HostStatus {
   const holders = state.jobs.filter(holdsResources).sort(byStart);
+  const running = holders.map((job) => runningView(job, now));
   return {
     capacity: capacityView(policy.capacity),
     used: usedView(holders),
-    running: holders.map((job) => runningView(job, now)),
-    queue: buildQueue(state, policy, now),
+    running: options.expand ? running : groupTasks(running, mergeRunning),
+    queue: buildQueue(state, policy, now, options),
   };
 }
 
+export interface ListingOptions {
+  /** One line per task of an array, instead of one per array. */
+  expand?: boolean;
+}
+
 /** The queued jobs in the scheduler's order, with what each waits for. */
-export function buildQueue(state: LedgerState, policy: HostPolicy, now: Date): QueuedJobView[] {
-  const byId = new Map(state.jobs.map((job) => [job.id, job]));
+export function buildQueue(
+  state: LedgerState,
+  policy: HostPolicy,
+  now: Date,
+  options: ListingOptions = {},
+): QueuedJobView[] {
+  const bySeq = new Map(state.jobs.map((job) => [job.seq, job]));
   const views: QueuedJobView[] = [];
   for (const entry of describeQueue(state, policy.capacity, policy.limits, now)) {
-    const job = byId.get(entry.jobId);
+    const job = bySeq.get(entry.seq);
     // describeQueue only describes jobs of this state, so every entry has its job.
     if (job === undefined) continue;
     views.push({
@@ -118,7 +145,7 @@ export function buildQueue(state: LedgerState, policy: HostPolicy, now: Date): Q
       waitingMs: elapsedMs(job.submittedAt, now),
     });
   }
-  return views;
+  return options.expand ? views : groupTasks(views, mergeQueued);
 }
 
 /** Jobs that hold a grant: what is in use. A queued job holds nothing, whatever it asks for. */
@@ -142,15 +169,65 @@ function runningView(job: JobEntry & { state: 'granted' | 'running' }, now: Date
 }
 
 function identity(job: JobEntry): JobIdentityView {
+  const label = jobLabel(job);
   return {
-    id: job.id,
-    name: jobName(job.id),
+    id: label,
+    name: `rp${label}`,
+    ...(job.array === undefined ? {} : { array: { id: job.id, tasks: [job.array.task] } }),
     user: job.user,
     project: job.project.name,
     projectPath: job.project.path,
     kind: job.kind,
     command: job.command,
   };
+}
+
+/**
+ * One line per array: the lines of its tasks merged into the first one's place, named after the
+ * tasks it stands for ("1234_[0-5,7]").
+ */
+function groupTasks<T extends JobIdentityView>(views: readonly T[], merge: (a: T, b: T) => T): T[] {
+  const grouped: T[] = [];
+  const at = new Map<string, number>();
+  for (const view of views) {
+    const arrayId = view.array?.id;
+    const index = arrayId === undefined ? undefined : at.get(arrayId);
+    if (arrayId !== undefined && index === undefined) at.set(arrayId, grouped.length);
+    if (index === undefined) {
+      grouped.push(view);
+      continue;
+    }
+    grouped[index] = merge(grouped[index] as T, view);
+  }
+  return grouped.map((view) => (view.array && view.array.tasks.length > 1 ? renamed(view) : view));
+}
+
+function renamed<T extends JobIdentityView>(view: T): T {
+  const tasks = [...(view.array?.tasks ?? [])].sort((a, b) => a - b);
+  const id = `${view.array?.id ?? ''}_[${formatIdRanges(tasks)}]`;
+  return { ...view, id, name: `rp${id}`, array: { id: view.array?.id ?? '', tasks } };
+}
+
+function withTasks<T extends JobIdentityView>(a: T, b: T): T {
+  const tasks = [...(a.array?.tasks ?? []), ...(b.array?.tasks ?? [])];
+  return { ...a, array: { id: a.array?.id ?? '', tasks } };
+}
+
+/** Tasks that run: what they hold together, for as long as the longest has run. */
+function mergeRunning(a: RunningJobView, b: RunningJobView): RunningJobView {
+  return {
+    ...withTasks(a, b),
+    state: a.state === 'running' || b.state === 'running' ? 'running' : 'granted',
+    gpus: sortedIds([...a.gpus, ...b.gpus]),
+    cpus: sortedIds([...a.cpus, ...b.cpus]),
+    memoryMb: a.memoryMb + b.memoryMb,
+    runningMs: Math.max(a.runningMs, b.runningMs),
+  };
+}
+
+/** Queued tasks: at the first one's place, with what it waits for (each asks as much). */
+function mergeQueued(a: QueuedJobView, b: QueuedJobView): QueuedJobView {
+  return { ...withTasks(a, b), waitingMs: Math.max(a.waitingMs, b.waitingMs) };
 }
 
 function runningSince(job: JobEntry): string {
@@ -201,15 +278,23 @@ export function elapsedMs(since: string, now: Date): number {
 // Services
 
 /** `rp ps`: reaps dead entries, then describes the host. */
-export async function hostStatus(session: StatusSession, now: Date): Promise<HostStatus> {
+export async function hostStatus(
+  session: StatusSession,
+  now: Date,
+  options: ListingOptions = {},
+): Promise<HostStatus> {
   await reapQuietly(session);
-  return buildHostStatus(await session.store.read(), await session.policy(), now);
+  return buildHostStatus(await session.store.read(), await session.policy(), now, options);
 }
 
 /** `rp queue`: reaps dead entries, then lists the queue. */
-export async function queueStatus(session: StatusSession, now: Date): Promise<QueueView> {
+export async function queueStatus(
+  session: StatusSession,
+  now: Date,
+  options: ListingOptions = {},
+): Promise<QueueView> {
   await reapQuietly(session);
-  return { queue: buildQueue(await session.store.read(), await session.policy(), now) };
+  return { queue: buildQueue(await session.store.read(), await session.policy(), now, options) };
 }
 
 /**

@@ -16,14 +16,14 @@ import {
   isSameJob,
   killedOutcome,
   killResult,
-  planKill,
+  planKills,
   removeStoppedJob,
   type KillCleanup,
   type KillPlan,
   type KillRequester,
   type KillResult,
 } from '../core/kill.js';
-import type { JobEntry, ProcessRef } from '../core/ledger-state.js';
+import { isJob, type JobEntry, type ProcessRef } from '../core/ledger-state.js';
 import { isProcessAlive as isProcessAliveOnHost } from '../host/process.js';
 import type { HostSession } from './host-session.js';
 
@@ -37,7 +37,7 @@ export const SETTLE_TIMEOUT_MS = 30_000;
 export const SETTLE_POLL_MS = 1_000;
 
 export interface KillJobOptions {
-  /** A job id as parsed by parseKillTarget. */
+  /** A job id as parsed by parseKillTarget: "1234", or "1234_7" for a task of an array. */
   id: string;
   requester: KillRequester;
   session: HostSession;
@@ -48,18 +48,30 @@ export interface KillJobOptions {
   now?: () => Date;
 }
 
-export async function killJob(options: KillJobOptions): Promise<KillResult> {
+/**
+ * Kills what `options.id` names: a job, a task of an array ("1234_7"), or every live task of an
+ * array ("1234"), decided in one transaction; running containers are then stopped together.
+ */
+export async function killJob(options: KillJobOptions): Promise<KillResult[]> {
   const { session } = options;
   const now = options.now ?? (() => session.clock.now());
-  const plan = await session.transact((state, policy) =>
-    planKill(state, options.id, options.requester, policy, now()),
+  const plans = await session.transact((state, policy) =>
+    planKills(state, options.id, options.requester, policy, now()),
   );
+  return Promise.all(plans.map((plan) => carryOut(plan, options, now)));
+}
+
+async function carryOut(
+  plan: KillPlan,
+  options: KillJobOptions,
+  now: () => Date,
+): Promise<KillResult> {
+  const { session } = options;
   if (plan.action === 'removed') {
     debug('removed %s job %s from the ledger', plan.job.state, plan.job.id);
     await removeOrphanedContainers(plan.job, options);
     return killResult(plan);
   }
-
   debug('stopping %s of job %s…', plan.container.name, plan.job.id);
   await session.engine.stop(plan.container.id, options.graceSeconds ?? KILL_GRACE_SECONDS);
   debug('stopped %s', plan.container.name);
@@ -81,7 +93,7 @@ async function settle(
   const deadline = Date.now() + (options.settleTimeoutMs ?? SETTLE_TIMEOUT_MS);
   for (;;) {
     const since = await session.store.changeToken();
-    const current = (await session.store.read()).jobs.find((entry) => entry.id === job.id);
+    const current = (await session.store.read()).jobs.find((entry) => isJob(entry, job));
     const present = current !== undefined && isSameJob(current, job);
     if (!(await isAlive(job.supervisor))) {
       // Nobody else will remove the container: a reaper only forgets the entry.

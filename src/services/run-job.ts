@@ -9,9 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
-import { homeDirectory } from '../core/dockerfile.js';
 import { NoCapacityError, RpError } from '../core/errors.js';
-import { gpuDeviceIds } from '../core/gpu-devices.js';
 import {
   isJob,
   type Grant,
@@ -20,12 +18,20 @@ import {
   type JobKey,
   type JobKind,
   type JobOutcome,
+  type ProcessRef,
   type ResourceRequest,
 } from '../core/ledger-state.js';
-import { enqueue, finish, markRunning, schedule } from '../core/queue-transitions.js';
+import {
+  enqueue,
+  finish,
+  markRunning,
+  schedule,
+  type NewJob,
+  type Transition,
+} from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
 import { supplementaryGroups, type HostUser } from '../host/identity.js';
-import { randomToken, systemRandomInt } from '../host/ids.js';
+import { systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
 import { pinImage } from '../ledger/image-pins.js';
 import {
@@ -36,11 +42,10 @@ import {
 } from './build-image.js';
 import { EngineLostError, waitForExit } from './container-exit.js';
 import type { HostSession } from './host-session.js';
+import { containerLaunchOf, createJobContainerFor } from './job-launch.js';
 import {
   checkMountPaths,
-  jobMounts,
   logFilePath,
-  projectMountPoint,
   resourceRequest,
   scriptCommand,
   shmSize,
@@ -165,30 +170,44 @@ export async function submitJob(
   session: HostSession,
   prepared: PreparedJob,
   user: HostUser,
-  logFile?: string,
+  logFile?: string | ((id: string) => string),
+  detached?: JobEntry['detached'],
 ): Promise<JobEntry> {
-  const supervisor = await currentProcessRef();
+  const job = newJobOf(prepared, user, await currentProcessRef(), session.clock.now());
+  if (typeof logFile === 'string') job.logFile = logFile;
+  if (detached !== undefined) job.detached = detached;
   const now = session.clock.now();
-  return session.transact((state, policy) =>
-    enqueue(
-      state,
-      {
-        user: user.name,
-        uid: user.uid,
-        project: { path: prepared.project.root, name: prepared.project.info.name },
-        kind: prepared.kind,
-        command: prepared.commandLine,
-        request: prepared.request,
-        submittedAt: now.toISOString(),
-        supervisor,
-        image: prepared.image.reference,
-        ...(logFile === undefined ? {} : { logFile }),
-      },
-      policy,
-      now,
-      systemRandomInt,
-    ),
-  );
+  return session.transact((state, policy) => {
+    const queued = enqueue(state, job, policy, now, systemRandomInt);
+    return typeof logFile === 'function' ? withLogFile(queued, logFile(queued.result.id)) : queued;
+  });
+}
+
+/** The ledger entry of a prepared job, before the queue gives it an id. */
+export function newJobOf(
+  prepared: PreparedJob,
+  user: HostUser,
+  supervisor: ProcessRef,
+  now: Date,
+): NewJob {
+  return {
+    user: user.name,
+    uid: user.uid,
+    project: { path: prepared.project.root, name: prepared.project.info.name },
+    kind: prepared.kind,
+    command: prepared.commandLine,
+    request: prepared.request,
+    submittedAt: now.toISOString(),
+    supervisor,
+    image: prepared.image.reference,
+  };
+}
+
+/** The transition that queued a job, with the job's log file named after its new id. */
+function withLogFile(queued: Transition<JobEntry>, logFile: string): Transition<JobEntry> {
+  const job = { ...queued.result, logFile };
+  const jobs = queued.state.jobs.map((entry) => (isJob(entry, job) ? job : entry));
+  return { ...queued, state: { ...queued.state, jobs }, result: job };
 }
 
 /** `rp run` in the foreground: prepare, queue, supervise. */
@@ -218,7 +237,6 @@ export async function runJob(
 export async function superviseJob(options: SuperviseOptions): Promise<number> {
   const { session, signal, prepared, job } = options;
   const now = (): Date => session.clock.now();
-  const { project, image } = prepared;
   options.reporter.queued(job);
 
   let ending: JobEnding = 'failed';
@@ -227,25 +245,11 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
   let engineLost = false;
   try {
     const grant = await waitForGrant(options, job, now);
-    const policy = await session.policy();
     throwIfAborted(signal);
-    const container = await session.engine.createJobContainer({
-      rpHome: session.rpHome,
-      job,
-      grant,
-      gpuDevices: gpuDeviceIds(grant.gpus, policy.capacity.gpus),
-      nameSuffix: randomToken(3),
-      image: image.reference,
-      command: prepared.command,
-      user: { uid: image.user.uid, gid: image.user.gid },
-      // This process is the user's own `rp run` (or its detached supervisor): its groups are theirs.
-      groups: supplementaryGroups(),
-      workingDir: projectMountPoint(project, image.user),
-      mounts: jobMounts(project, image.user),
-      shmBytes: prepared.shmBytes,
+    // This process is the user's own `rp run`: its groups are theirs.
+    const launch = containerLaunchOf(prepared, supplementaryGroups());
+    const container = await createJobContainerFor(session, job, grant, launch, {
       interactive: options.terminal !== undefined,
-      // HOME matches where the project and paths.json entries are mounted, for root too.
-      env: { RP_JOB_ID: job.id, HOME: homeDirectory(image.user) },
     });
     containerId = container.id;
     throwIfAborted(signal);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   expandGrid,
+  gridTask,
   MAX_TASKS,
   parseArraySpec,
   parseSweepParameter,
@@ -116,5 +117,17 @@ describe('substitutePlaceholders', () => {
       RP_SWEEP_LR: '3e-4',
       RP_SWEEP_SEED: '1',
     });
+  });
+});
+
+describe('gridTask', () => {
+  it('is expandGrid(parameters)[index] for every index, without building the grid', () => {
+    const parameters = [
+      { name: 'a', values: ['1', '2', '3'] },
+      { name: 'b', values: ['x'] },
+      { name: 'c', values: ['p', 'q'] },
+    ];
+    const grid = expandGrid(parameters);
+    grid.forEach((values, index) => expect(gridTask(parameters, index)).toEqual(values));
   });
 });

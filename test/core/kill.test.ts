@@ -7,6 +7,7 @@ import {
   killResult,
   parseKillTarget,
   planKill,
+  planKills,
   removeStoppedJob,
   type KillRequester,
 } from '../../src/core/kill.js';
@@ -235,5 +236,60 @@ describe('describeKillResult', () => {
       cleanup: 'kill',
       exitCode: 143,
     });
+  });
+});
+
+describe('killing arrays', () => {
+  /** alice's array 3000: task 0 runs (holding the machine), tasks 1 and 2 wait. */
+  function arrayLedger(): LedgerState {
+    const task = (n: number, fields: Partial<JobEntry> = {}): JobEntry =>
+      makeJob({ id: '3000', seq: n + 1, request, array: { task: n }, ...fields });
+    return {
+      ...emptyLedger(),
+      nextSeq: 4,
+      jobs: [
+        task(0, {
+          state: 'running',
+          grant: { gpus: [0], cpus: [0, 1], memoryMb: 1024 },
+          container,
+        }),
+        task(1),
+        task(2),
+      ],
+    };
+  }
+
+  it('reads a task as 1234_7, and refuses anything else after the underscore', () => {
+    expect(parseKillTarget({ argument: '3000_7' })).toBe('3000_7');
+    expect(parseKillTarget({ argument: 'pid=3000_0' })).toBe('3000_0');
+    expect(thrown(() => parseKillTarget({ argument: '3000_' })).exitCode).toBe(ExitCode.usage);
+    expect(thrown(() => parseKillTarget({ argument: '3000_07' })).exitCode).toBe(ExitCode.usage);
+  });
+
+  it('ends every task of an array in one transition: queued ones leave, running ones are stopped', () => {
+    const { state, result, history } = planKills(arrayLedger(), '3000', alice, policy, now);
+    expect(result.map((plan) => [plan.action, plan.job.array?.task])).toEqual([
+      ['stop', 0],
+      ['removed', 1],
+      ['removed', 2],
+    ]);
+    // The queued tasks are gone with 'killed' lines; none of them was granted the freed machine.
+    expect(state.jobs.map((job) => job.array?.task)).toEqual([0]);
+    expect(history?.map((record) => [record.array?.task, record.ending])).toEqual([
+      [1, 'killed'],
+      [2, 'killed'],
+    ]);
+  });
+
+  it('ends one task of an array, and says which task does not exist', () => {
+    const { state, result } = planKills(arrayLedger(), '3000_2', alice, policy, now);
+    expect(result).toEqual([expect.objectContaining({ action: 'removed' })]);
+    expect(state.jobs.map((job) => job.array?.task)).toEqual([0, 1]);
+    expect(thrown(() => planKills(arrayLedger(), '3000_9', alice, policy, now)).message).toMatch(
+      /no job 3000_9/,
+    );
+    expect(thrown(() => planKills(arrayLedger(), '3000', bob, policy, now))).toBeInstanceOf(
+      ConfigError,
+    );
   });
 });

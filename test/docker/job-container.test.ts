@@ -119,6 +119,15 @@ describe('toCreateOptions', () => {
     });
   });
 
+  it('labels a detached job so a ledger rebuilt from the container still knows it is detached', () => {
+    const foreground = jobFromLabels(toCreateOptions(spec()).Labels!, { id: 'a', name: 'n' });
+    expect(foreground?.detached).toBeUndefined();
+    const detachedJob = { ...job, detached: { launch: 'm1-ab12.json' } };
+    const options = toCreateOptions({ ...spec(), job: detachedJob });
+    const rebuilt = jobFromLabels(options.Labels!, { id: 'a', name: 'n' });
+    expect(rebuilt?.detached).toEqual({ launch: 'm1-ab12.json' });
+  });
+
   it("records the queue (host directory) it belongs to, so another queue's rebuild ignores it", () => {
     expect(toCreateOptions(spec()).Labels!['rp.home']).toBe('/var/lib/rp');
   });

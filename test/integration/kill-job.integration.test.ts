@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
+import type { KillResult } from '../../src/core/kill.js';
 import type { Grant, JobEntry, LedgerState, ProcessRef } from '../../src/core/ledger-state.js';
 import { jobName } from '../../src/core/naming.js';
 import { finish, type HostPolicy } from '../../src/core/queue-transitions.js';
@@ -164,8 +165,9 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
     };
   }
 
-  function kill(id: string, extra: Partial<KillJobOptions> = {}): ReturnType<typeof killJob> {
-    return killJob({
+  /** Kills one plain job; its one result. */
+  async function kill(id: string, extra: Partial<KillJobOptions> = {}): Promise<KillResult> {
+    const results = await killJob({
       id,
       requester: alice,
       session: session(),
@@ -174,6 +176,8 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
       settlePollMs: 20,
       ...extra,
     });
+    expect(results).toHaveLength(1);
+    return results[0] as KillResult;
   }
 
   const ledgerIds = async (): Promise<string[]> => (await store.read()).jobs.map((job) => job.id);

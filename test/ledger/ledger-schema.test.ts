@@ -10,9 +10,9 @@ describe('parseLedgerText', () => {
   });
 
   it('reports a ledger from a newer rp as such, even when the rest is unrecognisable', () => {
-    expect(parseLedgerText('{"version": 3, "entirely": "different"}')).toEqual({
+    expect(parseLedgerText('{"version": 4, "entirely": "different"}')).toEqual({
       kind: 'future',
-      version: 3,
+      version: 4,
     });
   });
 
@@ -23,6 +23,28 @@ describe('parseLedgerText', () => {
       kind: 'ok',
       state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
     });
+  });
+
+  it('reads a version 2 ledger (no detached jobs, no host supervisor) as the current version', () => {
+    const job = makeJob({ id: '1234', seq: 2, image: 'rp/alice-p:0123abcd' });
+    const parsed = parseLedgerText(JSON.stringify({ version: 2, nextSeq: 3, jobs: [job] }));
+    expect(parsed).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
+  it('keeps the host supervisor and which jobs are detached', () => {
+    const job = makeJob({ id: '1234', seq: 2, detached: { launch: 'm1-ab12.json' } });
+    const state = {
+      ...emptyLedger(),
+      nextSeq: 3,
+      jobs: [job],
+      hostSupervisor: { pid: 42, startTime: '1000' },
+    };
+    expect(parseLedgerText(JSON.stringify(state))).toEqual({ kind: 'ok', state });
+    const traversal = { ...state, jobs: [{ ...job, detached: { launch: '../../etc/x' } }] };
+    expect(parseLedgerText(JSON.stringify(traversal)).kind).toBe('corrupt');
   });
 
   it("keeps the recorded head and each job's image", () => {

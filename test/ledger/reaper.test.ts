@@ -365,6 +365,34 @@ describe('reapDead with real processes', () => {
     expect(report.removedContainers?.map((container) => container.id)).toEqual(['left']);
   });
 
+  it('never reaps a detached job, nor removes its ended container: the host supervisor records it', async () => {
+    // Given detached jobs (queued, and running with an exited container) whose submitting
+    // process and last supervisor are dead
+    const dead = await startSupervisor();
+    const detached = { launch: 'a.json' };
+    await add(makeJob({ id: '1001', seq: 1, supervisor: dead.ref, detached }));
+    await add(
+      makeJob({ id: '1002', seq: 2, state: 'running', supervisor: dead.ref, container, detached }),
+    );
+    await kill(dead.child);
+    const docker = containers(() => [
+      { id: container.id, name: container.name, state: 'exited', job: { id: '1002', seq: 2 } },
+    ]);
+
+    // When any rp process reaps
+    const report = await reapDead(store, {
+      isProcessAlive,
+      containerIsRunning: noContainerRuns,
+      clock,
+      containers: docker.sweep,
+    });
+
+    // Then both entries stay, and the exited container (which holds the exit code) too
+    expect(report.reaped).toEqual([]);
+    expect((await store.read()).jobs.map((job) => job.id)).toEqual(['1001', '1002']);
+    expect(docker.removed).toEqual([]);
+  });
+
   it('lists containers only when it reaped something or the last listing is old', async () => {
     // Given a ledger whose only job is live
     const alive = await startSupervisor();

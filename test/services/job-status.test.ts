@@ -258,3 +258,64 @@ describe('hostStatus and queueStatus', () => {
     await expect(hostStatus(fake, NOW)).rejects.toThrow('unreadable');
   });
 });
+
+describe('arrays in listings', () => {
+  // Array 3000: tasks 0 and 1 run (cores 0 and 1), tasks 2-5 and 7 wait; bob's job waits too.
+  const task = (n: number, state: JobEntry['state'], cpu?: number): JobEntry =>
+    job({
+      id: '3000',
+      seq: n + 1,
+      user: 'alice',
+      command: `train.sh --seed ${n}`,
+      request: { gpus: 0, cpus: 1, memoryMb: GB },
+      array: { task: n, limit: 2 },
+      state,
+      ...(cpu === undefined
+        ? {}
+        : {
+            grant: { gpus: [], cpus: [cpu], memoryMb: GB },
+            startedAt: ago(1000 * (cpu + 1)),
+          }),
+    });
+  const sweep = ledger(
+    task(0, 'running', 0),
+    task(1, 'running', 1),
+    ...[2, 3, 4, 5, 7].map((n) => task(n, 'queued')),
+    job({ id: '4000', seq: 9, user: 'bob', request: { gpus: 0, cpus: 1, memoryMb: GB } }),
+  );
+  sweep.nextSeq = 10;
+
+  it('shows an array on one line per listing, named by the tasks it stands for', () => {
+    const status = buildHostStatus(sweep, POLICY, NOW);
+    expect(status.running).toEqual([
+      expect.objectContaining({
+        id: '3000_[0-1]',
+        name: 'rp3000_[0-1]',
+        array: { id: '3000', tasks: [0, 1] },
+        cpus: [0, 1],
+        memoryMb: 2 * GB,
+        runningMs: 2000,
+      }),
+    ]);
+    // bob holds nothing, so his job comes first (fair order); the array waits for its own tasks.
+    expect(status.queue.map((row) => [row.id, row.waitingFor])).toEqual([
+      ['4000', 'nothing: starting'],
+      ['3000_[2-5,7]', 'array 3000 runs at most 2 tasks at once (%2)'],
+    ]);
+    // What is in use is the same either way.
+    expect(status.used.cpus).toEqual([0, 1]);
+  });
+
+  it('lists every task with --expand, each under the id users type', () => {
+    const queue = buildQueue(sweep, POLICY, NOW, { expand: true });
+    expect(queue.map((row) => row.id)).toEqual([
+      '4000',
+      '3000_2',
+      '3000_3',
+      '3000_4',
+      '3000_5',
+      '3000_7',
+    ]);
+    expect(queue[1]).toMatchObject({ name: 'rp3000_2', command: 'train.sh --seed 2' });
+  });
+});

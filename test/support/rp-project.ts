@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { ledgerPaths } from '../../src/ledger/paths.js';
 import { rp, RP_BIN, type RpResult } from './cli.js';
 import { BASE_IMAGE, docker, removeProjectImages } from './docker.js';
+import { killSupervisors } from './supervisors.js';
 import { makeTempDir } from './tmp.js';
 
 /** The parts of the ledger the tests read. */
@@ -17,6 +18,7 @@ export interface HistoryRecord {
   id: string;
   ending: string;
   exitCode?: number;
+  logFile?: string;
 }
 
 /** The parts of $RP_HOME/config.json the tests change. */
@@ -145,6 +147,7 @@ export async function createRpProject(
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         await child;
       }
+      await killSupervisors(rpHome);
       await project.removeContainers();
     },
     removeContainers: async () => {
