@@ -310,10 +310,10 @@ function walkQueue(
   });
 
   const outcomes: Outcome[] = [];
-  const pending: JobEntry[] = [];
+  const admitted: JobEntry[] = [];
   for (const job of state.jobs.filter((entry) => entry.state === 'queued').sort(bySeq)) {
     const admission = checkAdmission(job.request, job.user, capacity, limits);
-    if (admission.ok) pending.push(job);
+    if (admission.ok) admitted.push(job);
     else
       outcomes.push({
         kind: 'unservable',
@@ -328,17 +328,18 @@ function walkQueue(
   const userReserved = new Map<string, UserReservation>();
   const guard = { done: false };
   // The recorded head goes first, before the guard and the fair order (rule 4).
-  let sticky = pending.find(
+  let sticky = admitted.find(
     (job) => state.head !== undefined && job.id === state.head.id && job.seq === state.head.seq,
   );
+  const pending = new PendingJobs(admitted);
 
-  while (pending.length > 0) {
+  while (pending.size > 0) {
     const { job, guarded } =
       sticky !== undefined
         ? { job: sticky, guarded: false }
         : nextJob(pending, held, total, now, policy, guard);
     sticky = undefined;
-    pending.splice(pending.indexOf(job), 1);
+    pending.remove(job);
     const need = job.request;
     const have = held.get(job.user) ?? NOTHING;
     const limit = limitFor(limits, job.user);
@@ -404,20 +405,72 @@ function walkQueue(
 }
 
 /**
+ * The admitted queued jobs not yet considered by a walk: in seq order overall, and per user, so
+ * that picking the next job costs a look at each user rather than at every job (a queue of
+ * thousands of array tasks is walked on every grant).
+ */
+class PendingJobs {
+  private readonly all: JobEntry[];
+  private readonly byUser = new Map<string, { jobs: JobEntry[]; next: number }>();
+  private readonly done = new Set<JobEntry>();
+  /** The first index of `all` that may still be pending. */
+  private oldest = 0;
+  size: number;
+
+  constructor(sortedBySeq: JobEntry[]) {
+    this.all = sortedBySeq;
+    this.size = sortedBySeq.length;
+    for (const job of sortedBySeq) {
+      const queue = this.byUser.get(job.user) ?? { jobs: [], next: 0 };
+      queue.jobs.push(job);
+      this.byUser.set(job.user, queue);
+    }
+  }
+
+  remove(job: JobEntry): void {
+    if (this.done.has(job)) return;
+    this.done.add(job);
+    this.size -= 1;
+  }
+
+  /** In seq order: the first pending job for which `test` holds. */
+  find(test: (job: JobEntry) => boolean): JobEntry | undefined {
+    while (this.oldest < this.all.length && this.done.has(this.all[this.oldest] as JobEntry)) {
+      this.oldest += 1;
+    }
+    for (let i = this.oldest; i < this.all.length; i += 1) {
+      const job = this.all[i] as JobEntry;
+      if (!this.done.has(job) && test(job)) return job;
+    }
+    return undefined;
+  }
+
+  /** Each user's pending job with the lowest seq. */
+  *firstOfEachUser(): Generator<JobEntry> {
+    for (const queue of this.byUser.values()) {
+      while (queue.next < queue.jobs.length && this.done.has(queue.jobs[queue.next] as JobEntry)) {
+        queue.next += 1;
+      }
+      const first = queue.jobs[queue.next];
+      if (first !== undefined) yield first;
+    }
+  }
+}
+
+/**
  * The job to consider next. The oldest job past the starvation guard comes first; otherwise the
- * job of the user with the smallest dominant share, ties by seq.
+ * job of the user with the smallest dominant share, ties by seq (a user's own jobs in seq order).
  */
 function nextJob(
-  pending: readonly JobEntry[],
+  pending: PendingJobs,
   held: ReadonlyMap<string, Amounts>,
   total: Amounts,
   now: Date,
   policy: SchedulerPolicy,
   guard: { done: boolean },
 ): { job: JobEntry; guarded: boolean } {
-  // `pending` is sorted by seq, so the first old-enough job is the oldest. Only one job is moved
-  // to the front per walk: that is enough for every job to be served in turn, and it leaves the
-  // fair order alone for all the others.
+  // Only one job is moved to the front per walk: that is enough for every job to be served in
+  // turn, and it leaves the fair order alone for all the others.
   if (!guard.done) {
     const starving = pending.find((job) => waitedMs(job, now) >= policy.starvationGuardMs);
     if (starving !== undefined) return { job: starving, guarded: true };
@@ -425,7 +478,7 @@ function nextJob(
   }
   let best: JobEntry | undefined;
   let bestShare = Infinity;
-  for (const job of pending) {
+  for (const job of pending.firstOfEachUser()) {
     const share = dominantShare(held.get(job.user) ?? NOTHING, total);
     if (best === undefined || share < bestShare || (share === bestShare && job.seq < best.seq)) {
       best = job;

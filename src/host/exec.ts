@@ -2,7 +2,6 @@
  * The one place rp starts child processes. Everything else asks this module, so timeouts and
  * "program not installed" are handled the same way everywhere.
  */
-import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
@@ -37,6 +36,8 @@ export async function runProgram(
   args: readonly string[],
   options: ExecOptions = {},
 ): Promise<ExecResult> {
+  // Loaded on first use: listings such as `rp ps` never start a program.
+  const { execa } = await import('execa');
   const result = await execa(program, args, {
     reject: false,
     timeout: options.timeoutMs,

@@ -4,6 +4,7 @@
  * within one file system), fsync it, rename it over the target, then fsync the directory so the
  * rename itself survives a power cut.
  */
+import type { BigIntStats } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import createDebug from 'debug';
@@ -27,21 +28,25 @@ export interface AtomicWriteOptions {
   beforeRename?: () => Promise<void>;
 }
 
+/** Writes `data` to `target` atomically; returns the new file's identity (see fileIdentity). */
 export async function writeFileAtomic(
   target: string,
   data: string,
   options: AtomicWriteOptions,
-): Promise<void> {
+): Promise<string> {
   const dir = dirname(target);
   const temp = join(dir, `${tempPrefix(target)}${process.pid}-${randomToken()}`);
   let handle: FileHandle | undefined;
   let renamed = false;
+  let identity = '';
   try {
     // 'wx': never follow or reuse an existing file under this name.
     handle = await open(temp, 'wx', options.mode);
     await handle.chmod(options.mode);
     await handle.writeFile(data, 'utf8');
     await handle.sync();
+    // A rename keeps the inode, size and mtime.
+    identity = fileIdentity(await handle.stat({ bigint: true }));
     await handle.close();
     handle = undefined;
     await options.beforeRename?.();
@@ -53,6 +58,16 @@ export async function writeFileAtomic(
     throw toConfigError(error, target, 'write');
   }
   await fsyncDir(dir);
+  return identity;
+}
+
+/**
+ * A file's identity: its inode, size and modification time in nanoseconds. Every rp write is a new
+ * file renamed into place, so a file with the identity this process last read or wrote holds what
+ * it read or wrote.
+ */
+export function fileIdentity(stats: BigIntStats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
 }
 
 /**
