@@ -1,7 +1,7 @@
 /** What a measurement hands back: figures (samples, summary, pairwise ratio) and skipped peers. */
 import { pairRatios, summarize, type Summary } from './stats.js';
 
-export type Unit = 'ms' | 's' | 'tx/s' | 'MiB' | 'jobs/s';
+export type Unit = 'ms' | 's' | 'tx/s' | 'MiB' | 'jobs/s' | '% of a core';
 
 export interface Ratio {
   /** What the figure is divided by, e.g. "bare oclif command". */

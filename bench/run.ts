@@ -25,6 +25,7 @@ import { measureDispatch } from './measure/dispatch.js';
 import { measureDrain } from './measure/drain.js';
 import { measureFootprint } from './measure/footprint.js';
 import { measureLedger } from './measure/ledger.js';
+import { measureSweeps } from './measure/sweeps.js';
 import { measureWarmRun } from './measure/warm-run.js';
 import { dockerVersion, removeContainers } from './peers/docker.js';
 import { startSlurm } from './peers/slurm.js';
@@ -44,6 +45,7 @@ const SECTIONS: Array<{
   { key: 'dispatch', title: '3. Dispatch latency', measure: measureDispatch },
   { key: 'drain', title: '4. Queue drain', measure: measureDrain },
   { key: 'ledger', title: '5. Ledger throughput', measure: measureLedger },
+  { key: 'sweeps', title: '7. Sweeps', measure: measureSweeps },
 ];
 
 interface Options {
@@ -131,7 +133,9 @@ async function main(): Promise<void> {
     log(`sandbox ${sandbox.root}, image ${sandbox.image}`);
 
     const wanted = SECTIONS.filter((section) => options.only?.has(section.key) ?? true);
-    const slurmWanted = wanted.some((s) => ['footprint', 'dispatch', 'drain'].includes(s.key));
+    const slurmWanted = wanted.some((s) =>
+      ['footprint', 'dispatch', 'drain', 'sweeps'].includes(s.key),
+    );
     let slurm: BenchContext['slurm'];
     let slurmSkipped: string | undefined;
     if (!options.slurm) {

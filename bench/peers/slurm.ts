@@ -64,6 +64,8 @@ export interface SbatchOptions {
   /** The job's shell command line (run by sbatch --wrap). */
   wrap: string;
   chdir?: string;
+  /** `--array`: Slurm's array spec, e.g. 0-199. */
+  array?: string;
 }
 
 /** Submits one batch job and returns its id and how long sbatch took. */
@@ -79,6 +81,7 @@ export async function sbatch(options: SbatchOptions): Promise<{ id: string; ms: 
       '--output',
       '/dev/null',
       ...(options.chdir ? ['--chdir', options.chdir] : []),
+      ...(options.array ? ['--array', options.array] : []),
       '--wrap',
       options.wrap,
     ],

@@ -18,6 +18,7 @@ import type {
   ImageBuildOptions,
   QueueContainer,
 } from './engine.js';
+import { engineUnreachable, messageOf, statusOf } from './engine-errors.js';
 import { toCreateOptions, type JobContainerSpec } from './job-container.js';
 import { JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
 
@@ -314,34 +315,4 @@ export class DockerodeEngine implements ContainerEngine {
 
 function zeroTimeToUndefined(time: string | undefined): string | undefined {
   return !time || time.startsWith('0001-01-01') ? undefined : time;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number } | undefined)?.statusCode;
-}
-
-function messageOf(error: unknown): string {
-  const json = (error as { json?: { message?: string } } | undefined)?.json;
-  if (json?.message) return json.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Turns a connection failure into an error that says what to do about it. */
-function engineUnreachable(error: unknown): DockerError {
-  const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'EACCES') {
-    return new DockerError('permission denied on the Docker socket (/var/run/docker.sock)', {
-      hint: 'ask an admin to add you to the docker group (sudo usermod -aG docker $USER), then log in again',
-      cause: error,
-    });
-  }
-  if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-    return new DockerError('the Docker engine is not running on this machine', {
-      hint: 'start it (sudo systemctl start docker), or run scripts/ensure-docker.sh as root',
-      cause: error,
-    });
-  }
-  return new DockerError(`the Docker engine answered with an error: ${messageOf(error)}`, {
-    cause: error,
-  });
 }

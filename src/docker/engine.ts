@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { JobEntry } from '../core/ledger-state.js';
 import type { BuildUpdate } from './build-events.js';
+import { engineApi, engineEndpoint, type EngineApi } from './engine-api.js';
 import type { JobContainerSpec } from './job-container.js';
 
 export interface ImageBuildOptions {
@@ -111,7 +112,8 @@ export interface ContainerState {
 
 /**
  * The Docker engine, loaded on first use: dockerode is the heaviest import rp has, and listings
- * such as `rp ps` usually finish without asking Docker anything.
+ * such as `rp ps` usually finish without asking Docker anything. The read-only questions of
+ * engine-api.ts are answered without loading it at all.
  */
 export async function connectDocker(): Promise<ContainerEngine> {
   let loaded: Promise<ContainerEngine> | undefined;
@@ -119,11 +121,16 @@ export async function connectDocker(): Promise<ContainerEngine> {
     (loaded ??= import('./dockerode-engine.js').then(
       ({ DockerodeEngine }) => new DockerodeEngine(),
     ));
+  const endpoint = engineEndpoint(process.env.DOCKER_HOST);
+  const api = endpoint === undefined ? undefined : engineApi(endpoint);
   // Every method of ContainerEngine is async, so each can wait for the load before delegating.
   return new Proxy({} as ContainerEngine, {
     get: (_target, method) => {
       // Not a thenable (`await` looks for `then`), and nothing but the interface's methods.
       if (typeof method !== 'string' || method === 'then') return undefined;
+      if (api !== undefined && Object.hasOwn(api, method)) {
+        return api[method as keyof EngineApi];
+      }
       return async (...args: unknown[]) => {
         const real = await engine();
         const fn = real[method as keyof ContainerEngine] as (...params: unknown[]) => unknown;
