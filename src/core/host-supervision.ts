@@ -6,7 +6,7 @@
  * left, so a job queued while it retires always finds either a supervisor or none (and then starts
  * one).
  */
-import type { JobEntry, LedgerState, ProcessRef } from './ledger-state.js';
+import type { JobEntry, JobKey, LedgerState, ProcessRef } from './ledger-state.js';
 import type { Transition } from './queue-transitions.js';
 
 export function sameProcess(a: ProcessRef | undefined, b: ProcessRef | undefined): boolean {
@@ -16,6 +16,21 @@ export function sameProcess(a: ProcessRef | undefined, b: ProcessRef | undefined
 
 export function detachedJobs(state: LedgerState): JobEntry[] {
   return state.jobs.filter((job) => job.detached !== undefined);
+}
+
+/**
+ * The supervisor's bell (see src/ledger/job-bells.ts): rung by every transaction that queues,
+ * grants, changes or removes a detached job, and by no other, so the supervisor sleeps through
+ * the foreground jobs' comings and goings.
+ */
+export const SUPERVISOR_BELL: JobKey = { id: 'supervisor', seq: 0 };
+
+/** Whether a transaction from `before` to `after` queued, changed or removed a detached job. */
+export function detachedJobsChanged(before: LedgerState, after: LedgerState): boolean {
+  const earlier = detachedJobs(before);
+  const later = detachedJobs(after);
+  // Decisions keep the objects of the entries they leave alone.
+  return earlier.length !== later.length || earlier.some((job, index) => job !== later[index]);
 }
 
 /**

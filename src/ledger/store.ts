@@ -25,6 +25,7 @@ import {
 import { basename, join } from 'node:path';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
+import { detachedJobsChanged, SUPERVISOR_BELL } from '../core/host-supervision.js';
 import { invalidNextState, parseLedgerText } from '../core/ledger-schema.js';
 import {
   changedJobs,
@@ -271,6 +272,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
       await appendHistory(paths.history, history, fileMode);
       await write(lock, decision.state);
       const changed = changedJobs(loaded.state, decision.state);
+      if (detachedJobsChanged(loaded.state, decision.state)) changed.push(SUPERVISOR_BELL);
       return { kind: 'done', result: decision.result, changed };
     });
   }

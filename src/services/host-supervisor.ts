@@ -19,10 +19,17 @@ import {
   dutyOf,
   retireSupervision,
   sameProcess,
+  SUPERVISOR_BELL,
 } from '../core/host-supervision.js';
 import { ConfigError } from '../core/errors.js';
 import { loggedCommand, taskCommand } from '../core/launch-spec.js';
-import type { JobEntry, JobKey, JobOutcome, ProcessRef } from '../core/ledger-state.js';
+import type {
+  JobEntry,
+  JobKey,
+  JobOutcome,
+  LedgerState,
+  ProcessRef,
+} from '../core/ledger-state.js';
 import { finish, markRunning, schedule } from '../core/queue-transitions.js';
 import { currentProcessRef, isProcessAlive } from '../host/process.js';
 import {
@@ -52,16 +59,38 @@ export interface SupervisorOptions {
 export type SupervisorEnd = 'not-elected' | 'no-jobs-left' | 'replaced' | 'stopped';
 
 export async function supervise(options: SupervisorOptions): Promise<SupervisorEnd> {
-  const { session, signal } = options;
+  const { session } = options;
   const me = await currentProcessRef();
   if (!(await elect(session, me))) return 'not-elected';
   debug('elected as pid %d', me.pid);
   await removeUnrecordedContainers(options);
+  await removeOrphanLaunchFiles(
+    session.store.paths,
+    launchesInUse(await session.store.read()),
+    session.clock.now(),
+  );
 
+  const { bells } = session.store;
+  await bells.hang(SUPERVISOR_BELL);
+  try {
+    return await superviseElected(options, me);
+  } finally {
+    await bells.remove(SUPERVISOR_BELL);
+  }
+}
+
+/** The supervisor's loop, once elected: until no detached job is left, or it is replaced. */
+async function superviseElected(
+  options: SupervisorOptions,
+  me: ProcessRef,
+): Promise<SupervisorEnd> {
+  const { session, signal } = options;
+  const { bells } = session.store;
   const busy = new Map<string, Promise<void>>();
   for (;;) {
     if (signal.aborted) return 'stopped';
-    const since = await session.store.changeToken();
+    // Rung only when a detached job is queued, granted, changed or ends (see SUPERVISOR_BELL).
+    const since = await bells.token(SUPERVISOR_BELL);
     let state = await session.store.read();
     if (!sameProcess(state.hostSupervisor, me)) return 'replaced';
     const policy = await session.policy();
@@ -77,20 +106,22 @@ export async function supervise(options: SupervisorOptions): Promise<SupervisorE
       const duty = dutyOf(job);
       if (busy.has(key) || duty === 'wait') continue;
       const work = duty === 'start' ? startJob(options, job, me) : followJob(options, job);
+      const reported = work.catch((error: unknown) => {
+        options.report(`job ${job.id}: ${(error as Error).message}`);
+      });
       busy.set(
         key,
-        work.finally(() => busy.delete(key)),
+        reported.finally(() => busy.delete(key)),
       );
     }
     if (jobs.length === 0 && busy.size === 0) {
       if (await session.transact((current) => retireSupervision(current, me))) {
-        await removeOrphanLaunchFiles(session.store.paths, new Set(), session.clock.now());
         return 'no-jobs-left';
       }
       continue;
     }
     await session.reapIfDue();
-    await session.store.waitForChange({
+    await bells.wait(SUPERVISOR_BELL, {
       since,
       timeoutMs: options.lookIntervalMs ?? LOOK_INTERVAL_MS,
       signal,
@@ -229,6 +260,10 @@ async function endJob(
   if (state && launch && !state.jobs.some((entry) => entry.detached?.launch === launch)) {
     await removeLaunchFile(session.store.paths, launch);
   }
+}
+
+function launchesInUse(state: LedgerState): Set<string> {
+  return new Set(detachedJobs(state).map((job) => job.detached?.launch ?? ''));
 }
 
 function keyOf(job: JobKey): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   claimSupervision,
+  detachedJobsChanged,
   dutyOf,
   retireSupervision,
   sameProcess,
@@ -81,5 +82,25 @@ describe('what the supervisor does for a detached job (pure)', () => {
     expect(dutyOf(makeJob({ id: '1001', seq: 1, state: 'granted', detached }))).toBe('start');
     const running = makeJob({ id: '1001', seq: 1, state: 'running', container, detached });
     expect(dutyOf(running)).toBe('follow');
+  });
+});
+
+describe("the supervisor's bell (pure)", () => {
+  const plain = makeJob({ id: '1001', seq: 1 });
+  const queued = makeJob({ id: '1002', seq: 2, detached });
+  const ledger: LedgerState = { ...emptyLedger(), nextSeq: 3, jobs: [plain, queued] };
+
+  it('rings when a detached job is queued, granted or ends', () => {
+    const added = makeJob({ id: '1003', seq: 3, detached });
+    expect(detachedJobsChanged(ledger, { ...ledger, jobs: [plain, queued, added] })).toBe(true);
+    const granted = { ...queued, state: 'granted' as const };
+    expect(detachedJobsChanged(ledger, { ...ledger, jobs: [plain, granted] })).toBe(true);
+    expect(detachedJobsChanged(ledger, { ...ledger, jobs: [plain] })).toBe(true);
+  });
+
+  it('stays silent when only foreground jobs change', () => {
+    const granted = { ...plain, state: 'granted' as const };
+    expect(detachedJobsChanged(ledger, { ...ledger, jobs: [granted, queued] })).toBe(false);
+    expect(detachedJobsChanged(ledger, { ...ledger, jobs: [queued] })).toBe(false);
   });
 });
