@@ -116,6 +116,21 @@ export async function submitDetached(sandbox: RpSandbox, args: readonly string[]
   return { id, ms: result.ms };
 }
 
+/** The ledger file, for what ledgerJobs leaves out (the host supervisor). */
+export async function ledgerState(
+  sandbox: RpSandbox,
+): Promise<{ jobs: LedgerJob[]; hostSupervisor?: { pid: number } }> {
+  try {
+    const ledger = JSON.parse(await readFile(ledgerPaths(sandbox.rpHome).ledger, 'utf8')) as {
+      jobs?: LedgerJob[];
+      hostSupervisor?: { pid: number };
+    };
+    return { ...ledger, jobs: ledger.jobs ?? [] };
+  } catch {
+    return { jobs: [] };
+  }
+}
+
 /**
  * The ledger's jobs, read straight from the file (every write renames a complete file into place,
  * so a read without the lock sees a whole version). Cheaper than `rp ps --json` for polling.
@@ -183,10 +198,10 @@ export async function endAllJobs(sandbox: RpSandbox): Promise<void> {
       200,
     ).catch(() => undefined);
   }
-  for (const job of await ledgerJobs(sandbox)) {
-    if (await isSandboxProcess(job.supervisor.pid, sandbox.bin)) {
-      process.kill(job.supervisor.pid, 'SIGKILL');
-    }
+  const left = await ledgerState(sandbox);
+  const pids = [...left.jobs.map((job) => job.supervisor.pid), left.hostSupervisor?.pid ?? 0];
+  for (const pid of pids) {
+    if (pid > 0 && (await isSandboxProcess(pid, sandbox.bin))) process.kill(pid, 'SIGKILL');
   }
   await removeContainers(sandbox.projectLabel);
   await rm(join(sandbox.project, '.bench-go', 'all'), { force: true });

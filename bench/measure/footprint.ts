@@ -7,7 +7,7 @@ import type { BenchContext } from '../context.js';
 import { figure, type SectionResult } from '../figures.js';
 import { residentMiB } from '../lib/memory.js';
 import { sleep, startProcess, stopProcess, until } from '../lib/process.js';
-import { ledgerJobs, release, rp, submitDetached } from '../lib/rp.js';
+import { ledgerJobs, ledgerState, release, rp, submitDetached } from '../lib/rp.js';
 import { daemonResidentMiB } from '../peers/slurm.js';
 
 const SECTION = '6. Footprint';
@@ -38,18 +38,19 @@ export async function measureFootprint(ctx: BenchContext): Promise<SectionResult
       try {
         const detached = await submitDetached(sandbox, ['--script=true.sh']);
         const jobs = await until(
-          'the waiting rp run and the supervisor to be queued',
+          'the waiting rp run and the detached job to be queued, with a host supervisor',
           async () => {
-            const all = await ledgerJobs(sandbox);
-            const fg = all.find((job) => job.supervisor.pid === waiting.pid);
-            const bg = all.find((job) => job.id === detached.id);
-            return fg && bg ? { fg, bg } : undefined;
+            const ledger = await ledgerState(sandbox);
+            const fg = ledger.jobs.find((job) => job.supervisor.pid === waiting.pid);
+            const bg = ledger.jobs.find((job) => job.id === detached.id);
+            const host = ledger.hostSupervisor;
+            return fg && bg && host ? { fg, host } : undefined;
           },
           60_000,
         );
         await sleep(SETTLE_MS);
         const fgRss = await residentMiB(jobs.fg.supervisor.pid);
-        const bgRss = await residentMiB(jobs.bg.supervisor.pid);
+        const bgRss = await residentMiB(jobs.host.pid);
         if (fgRss === undefined || bgRss === undefined)
           throw new Error('a waiting process is gone');
         foreground.push(fgRss);
@@ -74,7 +75,7 @@ export async function measureFootprint(ctx: BenchContext): Promise<SectionResult
 
   const figures = [
     figure(SECTION, 'waiting foreground `rp run`', 'MiB', foreground),
-    figure(SECTION, 'detached supervisor (`rp run ... --adopt`)', 'MiB', supervisor),
+    figure(SECTION, 'host supervisor, with a detached job queued', 'MiB', supervisor),
   ];
   const skips = [];
   if (ctx.slurm) {
