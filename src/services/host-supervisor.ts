@@ -72,11 +72,7 @@ export async function supervise(options: SupervisorOptions): Promise<SupervisorE
 
   const { bells } = session.store;
   await bells.hang(SUPERVISOR_BELL);
-  try {
-    return await superviseElected(options, me);
-  } finally {
-    await bells.remove(SUPERVISOR_BELL);
-  }
+  return superviseElected(options, me);
 }
 
 /** The supervisor's loop, once elected: until no detached job is left, or it is replaced. */
@@ -115,9 +111,15 @@ async function superviseElected(
       );
     }
     if (jobs.length === 0 && busy.size === 0) {
+      // The bell comes down before retiring: a successor elected right after hangs its own (the
+      // same file), which must not be taken down by this one on its way out. A supervisor that
+      // dies leaves it hanging; ringing a bell nobody waits on costs an append.
+      await bells.remove(SUPERVISOR_BELL);
       if (await session.transact((current) => retireSupervision(current, me))) {
         return 'no-jobs-left';
       }
+      // A job came meanwhile: this supervisor goes on, and reads the ledger again at once.
+      await bells.hang(SUPERVISOR_BELL);
       continue;
     }
     await session.reapIfDue();
