@@ -8,12 +8,12 @@
 import { ConfigError, UsageError } from './errors.js';
 import {
   jobLabel,
-  type HistoryRecord,
+  toHistoryRecord,
   type JobEntry,
   type JobOutcome,
   type LedgerState,
 } from './ledger-state.js';
-import { finish, type HostPolicy, type Transition } from './queue-transitions.js';
+import { finish, schedule, type HostPolicy, type Transition } from './queue-transitions.js';
 
 /** Who asks for the kill. Ownership is by uid: names can be reused, uids are what Docker runs as. */
 export interface KillRequester {
@@ -93,13 +93,17 @@ export function findKillableJob(
       hint: 'it may have ended already; "rp ps" lists the live jobs and their ids',
     });
   }
+  checkMayKill(job, requester);
+  return job;
+}
+
+function checkMayKill(job: JobEntry, requester: KillRequester): void {
   if (requester.uid !== ROOT_UID && requester.uid !== job.uid) {
     throw new ConfigError(
-      `job ${id} is ${job.user}'s (uid ${job.uid}); you (${requester.name}, uid ${requester.uid}) may kill only your own jobs`,
+      `job ${jobLabel(job)} is ${job.user}'s (uid ${job.uid}); you (${requester.name}, uid ${requester.uid}) may kill only your own jobs`,
       { hint: `ask ${job.user}, or an admin (root), to kill it` },
     );
   }
-  return job;
 }
 
 /**
@@ -113,9 +117,12 @@ function arrayTasks(state: LedgerState, target: string): JobEntry[] | undefined 
 }
 
 /**
- * planKill for what `target` names: one job or task, or every live task of an array ("rp kill
- * 1234" ends the whole array: the queued tasks leave the ledger, the running ones are marked to
- * be stopped), in one transition.
+ * The kill transaction, for what `target` names: one job or task, or every live task of an array
+ * ("rp kill 1234" ends the whole array). A job that has not started leaves the ledger now (its
+ * waiting `rp run` then sees its entry gone and exits saying it was killed), and whatever its
+ * grant held is handed on, in one scheduling pass however many left; a running job is only marked,
+ * to be stopped outside the lock. Throws for an unknown job or one the requester may not kill,
+ * changing nothing.
  */
 export function planKills(
   state: LedgerState,
@@ -124,25 +131,31 @@ export function planKills(
   policy: HostPolicy,
   now: Date,
 ): Transition<KillPlan[]> {
-  const labels = arrayTasks(state, target)?.map(jobLabel) ?? [target];
-  let current = state;
-  const plans: KillPlan[] = [];
-  const history: HistoryRecord[] = [];
-  for (const label of labels) {
-    const planned = planKill(current, label, requester, policy, now);
-    current = planned.state;
-    plans.push(planned.result);
-    history.push(...(planned.history ?? []));
-  }
-  return { state: current, result: plans, history };
+  const jobs = arrayTasks(state, target) ?? [findKillableJob(state, target, requester)];
+  jobs.forEach((job) => checkMayKill(job, requester));
+  const killedBy = { user: requester.name, uid: requester.uid, at: now.toISOString() };
+  const plans: KillPlan[] = jobs.map((job) =>
+    job.state === 'running' && job.container
+      ? { action: 'stop', job: { ...job, killedBy }, container: job.container }
+      : // queued or granted: no container is recorded, so none runs. A supervisor that is making
+        // one right now fails to mark it running (the entry is gone) and removes it itself.
+        { action: 'removed', job },
+  );
+  const after = new Map(
+    plans.map((plan, i) => [jobs[i], plan.action === 'stop' ? plan.job : undefined]),
+  );
+  const kept = state.jobs.flatMap((job) => {
+    if (!after.has(job)) return [job];
+    const marked = after.get(job);
+    return marked ? [marked] : [];
+  });
+  const removed = plans.filter((plan) => plan.action === 'removed').map((plan) => plan.job);
+  if (removed.length === 0) return { state: { ...state, jobs: kept }, result: plans };
+  const history = removed.map((job) => toHistoryRecord(job, killedOutcome(now)));
+  return { state: schedule({ ...state, jobs: kept }, policy, now).state, result: plans, history };
 }
 
-/**
- * The kill transaction: a job that has not started leaves the ledger now (its waiting `rp run` then
- * sees its entry gone and exits saying it was killed), and whatever its grant held is handed on; a
- * running job is left as it is, to be stopped outside the lock. Throws for an unknown job or one
- * the requester may not kill, changing nothing.
- */
+/** planKills of a plain job or one task: its one plan. */
 export function planKill(
   state: LedgerState,
   id: string,
@@ -151,20 +164,8 @@ export function planKill(
   now: Date,
 ): Transition<KillPlan> {
   const job = findKillableJob(state, id, requester);
-  if (job.state === 'running' && job.container) {
-    const marked: JobEntry = {
-      ...job,
-      killedBy: { user: requester.name, uid: requester.uid, at: now.toISOString() },
-    };
-    return {
-      state: { ...state, jobs: state.jobs.map((entry) => (entry === job ? marked : entry)) },
-      result: { action: 'stop', job: marked, container: job.container },
-    };
-  }
-  // queued or granted: no container is recorded, so none runs. A supervisor that is making one
-  // right now fails to mark it running (the entry is gone) and removes it itself.
-  const finished = finish(state, job, killedOutcome(now), policy, now);
-  return { ...finished, result: { action: 'removed', job } };
+  const planned = planKills(state, jobLabel(job), requester, policy, now);
+  return { ...planned, result: planned.result[0] as KillPlan };
 }
 
 /** The history outcome of a job ended by `rp kill`. */

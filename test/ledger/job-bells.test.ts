@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SUPERVISOR_BELL } from '../../src/core/host-supervision.js';
 import { changedJobs, emptyLedger, type LedgerState } from '../../src/core/ledger-state.js';
 import { manualClock } from '../../src/host/clock.js';
 import { bellPath } from '../../src/ledger/job-bells.js';
@@ -87,5 +88,42 @@ describe('changedJobs', () => {
     expect(changedJobs(before, after)).toEqual([{ id: b.id, seq: b.seq }]);
     expect(changedJobs(before, { ...before, jobs: [a] })).toEqual([{ id: b.id, seq: b.seq }]);
     expect(changedJobs(before, before)).toEqual([]);
+  });
+});
+
+describe("the host supervisor's bell", () => {
+  it('rings when a detached job is queued or granted, and not for a foreground job', async () => {
+    // Given the supervisor's bell hanging over a ledger with one foreground job
+    await store.transact((state) => ({ state: { ...state, nextSeq: 2, jobs: [a] }, result: 0 }));
+    await store.bells.hang(SUPERVISOR_BELL);
+
+    // When the foreground job is granted, the bell stays silent
+    let since = await store.bells.token(SUPERVISOR_BELL);
+    await store.transact((state) => ({
+      state: { ...state, jobs: state.jobs.map((job) => ({ ...job, state: 'granted' as const })) },
+      result: 0,
+    }));
+    expect(await store.bells.token(SUPERVISOR_BELL)).toBe(since);
+
+    // When a detached job is queued, then granted, it rings each time
+    const detached = makeJob({ id: '1003', seq: 2, detached: { launch: 'x.json' } });
+    since = await store.bells.token(SUPERVISOR_BELL);
+    const woken = store.bells.wait(SUPERVISOR_BELL, { since, timeoutMs: 20_000 });
+    await store.transact((state) => ({
+      state: { ...state, nextSeq: 3, jobs: [...state.jobs, detached] },
+      result: 0,
+    }));
+    expect(await woken).toBe('changed');
+    since = await store.bells.token(SUPERVISOR_BELL);
+    await store.transact((state) => ({
+      state: {
+        ...state,
+        jobs: state.jobs.map((job) =>
+          job.id === '1003' ? { ...job, state: 'granted' as const } : job,
+        ),
+      },
+      result: 0,
+    }));
+    expect(await store.bells.token(SUPERVISOR_BELL)).not.toBe(since);
   });
 });
