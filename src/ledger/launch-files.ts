@@ -65,6 +65,24 @@ export async function readLaunchFile(paths: LedgerPaths, name: string): Promise<
   return parsed.data;
 }
 
+/**
+ * Writes `spec` to a new launch file and calls `queue` with its name (the transaction that queues
+ * the jobs naming it); the file is removed again when `queue` fails, so nothing is left behind.
+ */
+export async function withLaunchFile<T>(
+  paths: LedgerPaths,
+  spec: LaunchSpec,
+  queue: (launch: string) => Promise<T>,
+): Promise<T> {
+  const launch = await writeLaunchFile(paths, spec);
+  try {
+    return await queue(launch);
+  } catch (error) {
+    await removeLaunchFile(paths, launch);
+    throw error;
+  }
+}
+
 export async function removeLaunchFile(paths: LedgerPaths, name: string): Promise<void> {
   if (!LAUNCH_NAME.test(name)) return;
   await unlink(launchPath(paths, name)).catch(() => undefined);

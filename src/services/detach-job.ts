@@ -9,7 +9,7 @@ import { NoCapacityError } from '../core/errors.js';
 import type { JobEntry, JobKey } from '../core/ledger-state.js';
 import { finish } from '../core/queue-transitions.js';
 import { supplementaryGroups } from '../host/identity.js';
-import { removeLaunchFile, writeLaunchFile } from '../ledger/launch-files.js';
+import { removeLaunchFile, withLaunchFile } from '../ledger/launch-files.js';
 import { launchSpecOf } from './job-launch.js';
 import { logFilePath } from './job-spec.js';
 import { prepareJob, submitJob, type JobRequestOptions } from './run-job.js';
@@ -38,20 +38,15 @@ export async function detachJob(
   const logDir = dirname(logFileOf('0000'));
   await mkdir(logDir, { recursive: true });
   const spec = launchSpecOf(prepared, supplementaryGroups(), logDir);
-  const launch = await writeLaunchFile(session.store.paths, spec);
-  let job: JobEntry;
-  try {
-    job = await submitJob(session, prepared, request.user, logFileOf, { launch });
-  } catch (error) {
-    await removeLaunchFile(session.store.paths, launch);
-    throw error;
-  }
-  // The container appends to it (and would create it); made here, `rp logs` finds it at once.
+  const job = await withLaunchFile(session.store.paths, spec, (launch) =>
+    submitJob(session, prepared, request.user, logFileOf, { launch }),
+  );
+  // The container writes it (and would create it); made here, `rp logs` finds it at once.
   await createLogFile(job.logFile as string);
 
   if (options.noWait && job.state === 'queued') {
     await cancel(request, job);
-    await removeLaunchFile(session.store.paths, launch);
+    if (job.detached) await removeLaunchFile(session.store.paths, job.detached.launch);
     throw new NoCapacityError(`job ${job.id} cannot start now and --no-wait was given`, {
       hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
     });

@@ -20,7 +20,7 @@ import { enqueueArray, type NewTask } from '../core/queue-transitions.js';
 import { supplementaryGroups } from '../host/identity.js';
 import { systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
-import { removeLaunchFile, writeLaunchFile } from '../ledger/launch-files.js';
+import { withLaunchFile } from '../ledger/launch-files.js';
 import { launchSpecOf } from './job-launch.js';
 import { logFilePath } from './job-spec.js';
 import { newJobOf, prepareJob, type JobRequestOptions } from './run-job.js';
@@ -89,29 +89,24 @@ export async function submitArray(
     ...launchSpecOf(prepared, supplementaryGroups(), logDir),
     ...(planned.sweep === undefined || planned.sweep.length === 0 ? {} : { sweep: planned.sweep }),
   };
-  const launch = await writeLaunchFile(session.store.paths, spec);
   const now = session.clock.now();
   const job = newJobOf(prepared, request.user, await currentProcessRef(), now);
-  job.detached = { launch };
   const logFileOf = (id: string, task: number): string =>
     join(logDir, `${logName}_${id}_${task}.log`);
-  let tasks: JobEntry[];
-  try {
-    tasks = await session.transact((state, policy) =>
+  const limit = planned.limit === undefined ? {} : { limit: planned.limit };
+  const tasks = await withLaunchFile(session.store.paths, spec, (launch) =>
+    session.transact((state, policy) =>
       enqueueArray(
         state,
-        job,
+        { ...job, detached: { launch } },
         planned.tasks,
-        { logFileOf, ...(planned.limit === undefined ? {} : { limit: planned.limit }) },
+        { logFileOf, ...limit },
         policy,
         now,
         systemRandomInt,
       ),
-    );
-  } catch (error) {
-    await removeLaunchFile(session.store.paths, launch);
-    throw error;
-  }
+    ),
+  );
   await ensureHostSupervisor(session);
   return {
     tasks,
