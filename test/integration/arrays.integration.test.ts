@@ -31,12 +31,17 @@ describe.skipIf(skipWithoutDocker)('arrays and grids (real Docker engine)', () =
     await project?.cleanup();
   });
 
+  /** How long the history was when each array was submitted: ids are reused. */
+  const historyAt = new Map<string, number>();
+
   /** Submits and returns the array id. */
   async function submit(args: string[]): Promise<string> {
+    const before = (await project.history()).length;
     const result = await project.rp(['run', ...args]);
     expect(result.exitCode, result.stderr).toBe(0);
     const id = /^rp(\d{4}): \d+ tasks? /m.exec(result.stdout)?.[1];
     expect(id, result.stdout).toBeDefined();
+    historyAt.set(id as string, before);
     return id as string;
   }
 
@@ -44,7 +49,9 @@ describe.skipIf(skipWithoutDocker)('arrays and grids (real Docker engine)', () =
     return until(
       `the ${count} tasks of array ${id} to end`,
       async () => {
-        const records = ((await project.history()) as TaskRecord[]).filter((r) => r.id === id);
+        const records = ((await project.history()) as TaskRecord[])
+          .slice(historyAt.get(id) ?? 0)
+          .filter((r) => r.id === id);
         return records.length >= count ? records : undefined;
       },
       120_000,

@@ -108,6 +108,9 @@ describe.skipIf(skipWithoutDocker)('the host supervisor (real Docker engine)', (
 
   it('loses nothing when the supervisor is killed with SIGKILL mid-sweep', async () => {
     await project.script('sleepy.sh', 'sleep 2\necho "done $1"\nexit $1');
+    // Ids are reused: only the history lines of this test's jobs count.
+    const seen = (await project.history()).length;
+    const since = async () => (await project.history()).slice(seen);
     const tasks = new Map<string, number>();
     for (let n = 1; n <= 6; n += 1) tasks.set(await detach(project, `sleepy.sh ${n}`), n);
 
@@ -122,16 +125,14 @@ describe.skipIf(skipWithoutDocker)('the host supervisor (real Docker engine)', (
     );
     // Its running containers carry on; no entry was lost or reaped.
     const orphaned = await ledger();
-    expect(orphaned.jobs.length).toBe(
-      6 - (await project.history()).filter((r) => tasks.has(r.id)).length,
-    );
+    expect(orphaned.jobs.length).toBe(6 - (await since()).filter((r) => tasks.has(r.id)).length);
 
     // The next rp command of anyone starts a new supervisor, which follows what runs, records
     // what ended meanwhile and starts the rest.
     const ps = await project.rp(['ps']);
     expect(ps.exitCode, ps.stderr).toBe(0);
     const history = await until('all 6 jobs to end', async () => {
-      const records = (await project.history()).filter((record) => tasks.has(record.id));
+      const records = (await since()).filter((record) => tasks.has(record.id));
       return records.length === 6 ? records : undefined;
     });
     for (const [id, n] of tasks) {
@@ -148,6 +149,8 @@ describe.skipIf(skipWithoutDocker)('the host supervisor (real Docker engine)', (
 
   it('rp kill ends a running detached job and a queued one, and the supervisor retires', async () => {
     await project.script('forever.sh', 'echo started\nexec sleep 600');
+    // Ids are reused: only the history lines of this test's jobs count.
+    const seen = (await project.history()).length;
     const running = await detach(project, 'forever.sh', ['--cpu', '2']);
     const queued = await detach(project, 'forever.sh', ['--cpu', '2']);
     await until('the first job to run', async () => {
@@ -161,7 +164,7 @@ describe.skipIf(skipWithoutDocker)('the host supervisor (real Docker engine)', (
       expect(killed.exitCode, killed.stderr).toBe(0);
     }
 
-    const history = await project.history();
+    const history = (await project.history()).slice(seen);
     for (const id of [queued, running]) {
       expect(history.find((record) => record.id === id)).toMatchObject({ ending: 'killed' });
     }
