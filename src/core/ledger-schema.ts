@@ -154,7 +154,7 @@ export const historyRecordSchema = z.object({
   startedAt: isoTimestamp.optional(),
   endedAt: isoTimestamp,
   exitCode: z.number().int().optional(),
-  ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped']),
+  ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped', 'timeout', 'preempted']),
   logFile: z.string().optional(),
   array: z.object({ task: nonNegativeInt }).optional(),
 });

@@ -119,8 +119,12 @@ export function emptyLedger(): LedgerState {
   return { version: LEDGER_VERSION, nextSeq: 1, jobs: [] };
 }
 
-/** How a job left the ledger, as recorded in the history file. */
-export type JobEnding = 'exited' | 'killed' | 'cancelled' | 'failed' | 'reaped';
+/**
+ * How a job left the ledger, as recorded in the history file. `timeout`: stopped at its time
+ * limit; `preempted`: a preemptible job stopped because a booking of its resources began.
+ */
+export type JobEnding =
+  'exited' | 'killed' | 'cancelled' | 'failed' | 'reaped' | 'timeout' | 'preempted';
 
 /** One line of the history file (JSON lines). */
 export interface HistoryRecord {
