@@ -23,3 +23,17 @@ export const shmFlag = Flags.custom<string>({
     return input;
   },
 });
+
+/** `--time`, checked when the job is prepared (the project's default and the host's caps apply). */
+export const timeFlag = Flags.string({
+  description:
+    "time limit, from when the job starts: 90s, 30m, 2h, 1d, or as in Slurm MM, HH:MM:SS, D-HH:MM:SS; 0 or unlimited for none (default: .rp/info.json time, else the host's default). At the limit the job gets SIGTERM, then SIGKILL; rp exits 124",
+  helpValue: '<TIME>',
+});
+
+/** `--signal NAME[@SECONDS]`, as Slurm's. */
+export const signalFlag = Flags.string({
+  description:
+    'send this signal SECONDS (default 60) before the time limit, e.g. USR1@300 to checkpoint; the job also sees its deadline as RP_DEADLINE (epoch seconds)',
+  helpValue: '<NAME[@SECONDS]>',
+});

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { memoryFlag, shmFlag } from '../cli/flags.js';
+import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
 import { UsageError } from '../core/errors.js';
 import { connectDocker } from '../docker/engine.js';
@@ -18,6 +18,7 @@ export default class Enter extends BaseCommand {
   static override examples = [
     '<%= config.bin %> enter',
     '<%= config.bin %> enter --gpu 1 --cpu 4 --mem 16',
+    '<%= config.bin %> enter --time 2h',
   ];
 
   static override flags = {
@@ -27,6 +28,8 @@ export default class Enter extends BaseCommand {
     shm: shmFlag({
       description: 'shared memory size, e.g. 8g (default: .rp/info.json docker_shm)',
     }),
+    time: timeFlag,
+    signal: signalFlag,
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the resources are not free now',
       default: false,
@@ -56,6 +59,8 @@ export default class Enter extends BaseCommand {
       gpus: flags.gpu,
       memoryGb: flags.mem,
       shm: flags.shm,
+      time: flags.time,
+      signal: flags.signal,
       session,
       build: await createBuildProgress({ stream: process.stderr }),
     });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { memoryFlag, shmFlag } from '../cli/flags.js';
+import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
 import { takeBooleanFlagValue } from '../core/flag-values.js';
 import { jobName } from '../core/naming.js';
@@ -24,6 +24,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run --script=eval.sh --gpu 2 --cpu 8 --mem 32',
     '<%= config.bin %> run --script=train.sh --detach',
     '<%= config.bin %> run --script=prep.sh --gpu 0 --no-wait',
+    '<%= config.bin %> run --script=train.sh --time 12h --signal USR1@300',
     '<%= config.bin %> run --array 0-99%4 --script="train.sh --seed {i}"',
     '<%= config.bin %> run --sweep lr=1e-3,3e-4 --sweep seed=1..3 --script="train.sh --lr {lr} --seed {seed}"',
   ];
@@ -58,6 +59,8 @@ export default class Run extends BaseCommand {
         'NAME=VALUES (a,b,c or 1..5): one task per combination of every --sweep, in the background; {NAME} in --script is the value, tasks see RP_SWEEP_NAME',
       multiple: true,
     }),
+    time: timeFlag,
+    signal: signalFlag,
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
@@ -80,6 +83,8 @@ export default class Run extends BaseCommand {
       gpus: flags.gpu,
       memoryGb: flags.mem,
       shm: flags.shm,
+      time: flags.time,
+      signal: flags.signal,
       session,
       build: await createBuildProgress({ stream: process.stderr, quiet: false }),
     };

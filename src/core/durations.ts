@@ -63,18 +63,18 @@ export function parseTimeLimit(text: string): TimeLimit | undefined {
 }
 
 /**
- * A length of time for people, its two largest units: "45s", "2m 30s", "2h", "1h 05m",
- * "3d 4h". Negative amounts read as zero.
+ * A length of time for people, in its two largest units: "45s", "3m 12s", "2h", "2h 5m", "4d 1h".
+ * Rounded down, so a job never looks older than it is; below a second (or negative, or not a
+ * number) it is "0s".
  */
 export function formatSeconds(total: number): string {
-  const seconds = Math.max(0, Math.round(total));
+  const seconds = Number.isFinite(total) && total > 0 ? Math.floor(total) : 0;
   const days = Math.floor(seconds / SECONDS_PER_DAY);
   const hours = Math.floor((seconds % SECONDS_PER_DAY) / SECONDS_PER_HOUR);
   const minutes = Math.floor((seconds % SECONDS_PER_HOUR) / SECONDS_PER_MINUTE);
   const rest = seconds % SECONDS_PER_MINUTE;
-  const pad = (n: number): string => String(n).padStart(2, '0');
   const pair = (big: number, bigUnit: string, small: number, smallUnit: string): string =>
-    small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${pad(small)}${smallUnit}`;
+    small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${small}${smallUnit}`;
   if (days > 0) return pair(days, 'd', hours, 'h');
   if (hours > 0) return pair(hours, 'h', minutes, 'm');
   if (minutes > 0) return pair(minutes, 'm', rest, 's');

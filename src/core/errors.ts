@@ -9,6 +9,8 @@ export const ExitCode = {
   bug: 1,
   usage: 2,
   config: 3,
+  /** The job was stopped at its time limit (as coreutils `timeout`). */
+  timeout: 124,
   noCapacity: 75,
   docker: 125,
 } as const;

@@ -4,6 +4,7 @@
  * caller detected (src/host/inventory.ts) and passes in as data.
  */
 import { z } from 'zod';
+import { DURATION_FORMS, formatSeconds, parseTimeLimit } from './durations.js';
 import { ConfigError } from './errors.js';
 import { formatIdRanges, formatMemory, gbToMb, MB_PER_GB, plural } from './units.js';
 
@@ -29,6 +30,8 @@ export interface ResourceLimit {
   gpus?: number;
   cpus?: number;
   memoryMb?: number;
+  /** The longest time limit one job may have, in seconds (`maxTime`). */
+  maxTimeSeconds?: number;
 }
 
 export interface UserLimits {
@@ -38,7 +41,14 @@ export interface UserLimits {
   users: Record<string, ResourceLimit>;
   /** Absent: every user may use rp. */
   allowedUsers?: string[];
+  /** The time limit of a job that gives none (`defaultTime`); absent: the user's maxTime. */
+  defaultTimeSeconds?: number;
+  /** How long a job stopped at its limit gets between SIGTERM and SIGKILL; default 30. */
+  killWaitSeconds?: number;
 }
+
+/** Seconds between SIGTERM and SIGKILL at a job's time limit when the config says nothing. */
+export const DEFAULT_KILL_WAIT_SECONDS = 30;
 
 /**
  * What was found on the machine. `gpus` is undefined when GPUs were not probed (the config lists
@@ -156,14 +166,23 @@ const capacitySchema = strictObject(
 const LIMIT_GPUS = 'must be a whole number of GPUs (0 or more)';
 const LIMIT_CPUS = 'must be a whole number of CPUs (0 or more)';
 const LIMIT_MEMORY = 'must be an amount in GB (0 or more)';
+const LIMIT_TIME = `must be a length of time (${DURATION_FORMS})`;
+
+/** A length of time as `rp run --time` takes it, kept as text; resolved to seconds below. */
+const timeText = z
+  .string({ error: LIMIT_TIME })
+  .refine((text) => parseTimeLimit(text) !== undefined, {
+    error: LIMIT_TIME,
+  });
 
 const defaultLimitSchema = strictObject(
   {
     gpus: wholeNumber(LIMIT_GPUS, 0).optional(),
     cpus: wholeNumber(LIMIT_CPUS, 0).optional(),
     memoryGb: amount(LIMIT_MEMORY, { positive: false }).optional(),
+    maxTime: timeText.optional(),
   },
-  'an object like {"gpus": 4, "cpus": 32, "memoryGb": 128} (leave a field out for no limit)',
+  'an object like {"gpus": 4, "cpus": 32, "memoryGb": 128, "maxTime": "3d"} (leave a field out for no limit)',
 );
 
 // In a user's entry, null lifts a default limit for that user (an admin's own account, say).
@@ -173,6 +192,9 @@ const userLimitSchema = strictObject(
     cpus: wholeNumber(`${LIMIT_CPUS}, or null for no limit`, 0).nullable().optional(),
     memoryGb: amount(`${LIMIT_MEMORY}, or null for no limit`, { positive: false })
       .nullable()
+      .optional(),
+    maxTime: z
+      .union([timeText, z.null()], { error: `${LIMIT_TIME}, or null for no limit` })
       .optional(),
   },
   'an object like {"gpus": 8} (a field left out takes the default; null means no limit)',
@@ -191,6 +213,8 @@ const limitsSchema = strictObject(
     allowedUsers: z
       .array(userNameSchema, { error: 'must be a list of user names like ["alice", "bob"]' })
       .optional(),
+    defaultTime: timeText.optional(),
+    killWaitSeconds: wholeNumber('must be a whole number of seconds (0 or more)', 0).optional(),
   },
   'an object like {"default": {"gpus": 4}, "users": {"alice": {"gpus": 8}}}',
 );
@@ -439,6 +463,8 @@ function resolveLimits(limits: HostConfig['limits']): UserLimits {
   if (limits.default.gpus !== undefined) base.gpus = limits.default.gpus;
   if (limits.default.cpus !== undefined) base.cpus = limits.default.cpus;
   if (limits.default.memoryGb !== undefined) base.memoryMb = gbToMb(limits.default.memoryGb);
+  const defaultMax = timeSeconds(limits.default.maxTime);
+  if (defaultMax !== undefined) base.maxTimeSeconds = defaultMax;
   // Object.fromEntries defines own properties, so odd names ("constructor") are plain keys.
   const users = Object.fromEntries(
     Object.entries(limits.users).map(([user, override]): [string, ResourceLimit] => {
@@ -449,12 +475,27 @@ function resolveLimits(limits: HostConfig['limits']): UserLimits {
       else if (override.cpus !== undefined) merged.cpus = override.cpus;
       if (override.memoryGb === null) delete merged.memoryMb;
       else if (override.memoryGb !== undefined) merged.memoryMb = gbToMb(override.memoryGb);
+      if (override.maxTime === null) delete merged.maxTimeSeconds;
+      else if (override.maxTime !== undefined) {
+        const seconds = timeSeconds(override.maxTime);
+        if (seconds === undefined) delete merged.maxTimeSeconds;
+        else merged.maxTimeSeconds = seconds;
+      }
       return [user, merged];
     }),
   );
   const resolved: UserLimits = { default: base, users };
   if (limits.allowedUsers !== undefined) resolved.allowedUsers = [...limits.allowedUsers];
+  const defaultTime = timeSeconds(limits.defaultTime);
+  if (defaultTime !== undefined) resolved.defaultTimeSeconds = defaultTime;
+  if (limits.killWaitSeconds !== undefined) resolved.killWaitSeconds = limits.killWaitSeconds;
   return resolved;
+}
+
+/** Seconds of a validated time text; undefined for none or "unlimited". */
+function timeSeconds(text: string | undefined): number | undefined {
+  const limit = text === undefined ? undefined : parseTimeLimit(text);
+  return typeof limit === 'number' ? limit : undefined;
 }
 
 function range(count: number): number[] {
@@ -481,7 +522,13 @@ export function formatLimit(limit: ResourceLimit): string {
   if (limit.gpus !== undefined) parts.push(plural(limit.gpus, 'GPU'));
   if (limit.cpus !== undefined) parts.push(plural(limit.cpus, 'CPU'));
   if (limit.memoryMb !== undefined) parts.push(`${formatMemory(limit.memoryMb)} memory`);
-  return parts.length === 0 ? 'no limit' : `at most ${parts.join(', ')} at once`;
+  const held = parts.length === 0 ? undefined : `at most ${parts.join(', ')} at once`;
+  const time =
+    limit.maxTimeSeconds === undefined
+      ? undefined
+      : `jobs of at most ${formatSeconds(limit.maxTimeSeconds)}`;
+  const all = [held, time].filter((part) => part !== undefined);
+  return all.length === 0 ? 'no limit' : all.join('; ');
 }
 
 /** Lines describing the capacity, for `rp host show` and `rp host init`. */
@@ -510,6 +557,13 @@ export function formatLimits(limits: UserLimits): string[] {
   }
   lines.push(
     `Allowed users: ${limits.allowedUsers === undefined ? 'everyone' : limits.allowedUsers.join(', ') || 'nobody'}`,
+  );
+  const defaultTime = limits.defaultTimeSeconds;
+  lines.push(
+    `Time limit of jobs that give none: ${defaultTime === undefined ? "the user's maximum, else unlimited" : formatSeconds(defaultTime)}`,
+  );
+  lines.push(
+    `At a time limit: SIGTERM, then SIGKILL ${limits.killWaitSeconds ?? DEFAULT_KILL_WAIT_SECONDS}s later`,
   );
   return lines;
 }

@@ -38,6 +38,13 @@ export const processRefSchema = z.object({
   bootId: z.string().min(1).optional(),
 });
 
+export const timeLimitSchema = z.object({
+  seconds: z.number().int().positive(),
+  signal: z
+    .object({ name: z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name'), before: nonNegativeInt })
+    .optional(),
+});
+
 const projectSchema = z.object({ path: z.string(), name: z.string() });
 const jobKindSchema = z.enum(['run', 'enter']);
 
@@ -64,15 +71,17 @@ export const jobEntrySchema = z.object({
   array: z
     .object({ task: nonNegativeInt, limit: z.number().int().positive().optional() })
     .optional(),
+  timeLimit: timeLimitSchema.optional(),
+  deadline: isoTimestamp.optional(),
 });
 
 const jobKeySchema = z.object({ id: z.string(), seq: z.number().int().positive() });
 
 export const ledgerStateSchema = z
   .object({
-    // Versions 1 and 2 lack only optional fields: read as they are, written back as the latest.
+    // Versions 1 to 3 lack only optional fields: read as they are, written back as the latest.
     version: z
-      .union([z.literal(1), z.literal(2), z.literal(LEDGER_VERSION)])
+      .union([z.literal(1), z.literal(2), z.literal(3), z.literal(LEDGER_VERSION)])
       .transform((): typeof LEDGER_VERSION => LEDGER_VERSION),
     nextSeq: z.number().int().positive(),
     jobs: z.array(jobEntrySchema),

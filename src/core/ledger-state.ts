@@ -5,11 +5,11 @@
 
 /**
  * 2 added the recorded head of the queue and each job's image; 3 the detached jobs and their host
- * supervisor. An older file is read as it is (it has none of these) and written back as version 3;
- * an rp that knows only an older version then refuses the file instead of dropping what it does
- * not know.
+ * supervisor; 4 time limits and deadlines. An older file is read as it is (it has none of these)
+ * and written back as version 4; an rp that knows only an older version then refuses the file
+ * instead of dropping what it does not know.
  */
-export const LEDGER_VERSION = 3;
+export const LEDGER_VERSION = 4;
 
 /** What a job asks for. Memory is kept in whole MiB so sums never drift. */
 export interface ResourceRequest {
@@ -81,6 +81,22 @@ export interface JobEntry {
    * resources at once (`%N`).
    */
   array?: { task: number; limit?: number };
+  /**
+   * How long the job may run once its container starts (`rp run --time`); absent: no limit.
+   * `signal`: sent `before` seconds ahead of the deadline (`--signal USR1@60`), for checkpointing.
+   */
+  timeLimit?: TimeLimitSpec;
+  /**
+   * When a limited job's time is up (ISO): set when it is marked running, and on its container's
+   * labels, so whoever finds it overdue can stop it (src/core/time-limits.ts).
+   */
+  deadline?: string;
+}
+
+export interface TimeLimitSpec {
+  /** Whole seconds, 1 or more. */
+  seconds: number;
+  signal?: { name: string; before: number };
 }
 
 /** How listings and users name a job: "1234", or "1234_7" for task 7 of array 1234. */

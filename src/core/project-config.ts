@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_FORMS, parseTimeLimit } from './durations.js';
 import { ConfigError } from './errors.js';
 import { isValidProjectName, isValidRepository } from './naming.js';
 import { parseConfigFile } from './validation.js';
@@ -43,6 +44,11 @@ export const projectInfoSchema = z
     username: z.string().min(1).describe('the user name the project was created by'),
     rp_version: z.string().describe('the rp version that wrote the file'),
     stdout_to_file: z.boolean().describe('true or false: also write job output to .rp/logs/'),
+    time: z
+      .string()
+      .refine((text) => parseTimeLimit(text) !== undefined, 'not a length of time')
+      .describe(`the time limit of the project's jobs: ${DURATION_FORMS}`)
+      .optional(),
   })
   .strict();
 

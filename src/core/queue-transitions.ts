@@ -16,7 +16,8 @@ import {
   type LedgerState,
   type ProcessRef,
 } from './ledger-state.js';
-import { checkAdmission, plan } from './scheduler.js';
+import { checkAdmission, plan, type AdmissionRefusal } from './scheduler.js';
+import { deadlineOf } from './time-limits.js';
 
 export interface HostPolicy {
   capacity: HostCapacity;
@@ -104,6 +105,12 @@ export function enqueueArray(
   };
 }
 
+const ADMISSION_HINTS: Partial<Record<AdmissionRefusal, string>> = {
+  capacity: 'ask for less (--gpu, --cpu, --mem); "rp host show" lists capacity and limits',
+  limit: 'ask for less (--gpu, --cpu, --mem); "rp host show" lists capacity and limits',
+  time: 'give a shorter --time (or "time" in .rp/info.json); "rp host show" lists the limits',
+};
+
 /** Refuses a request that can never be granted; else a job id for it. */
 function admit(
   state: LedgerState,
@@ -111,15 +118,10 @@ function admit(
   policy: HostPolicy,
   randomInt: (maxExclusive: number) => number,
 ): string {
-  const admission = checkAdmission(job.request, job.user, policy.capacity, policy.limits);
+  const admission = checkAdmission(job.request, job.user, policy.capacity, policy.limits, job);
   if (!admission.ok) {
     const ErrorType = admission.refusal === 'invalid' ? UsageError : ConfigError;
-    throw new ErrorType(admission.reason, {
-      hint:
-        admission.refusal === 'capacity' || admission.refusal === 'limit'
-          ? 'ask for less (--gpu, --cpu, --mem); "rp host show" lists capacity and limits'
-          : undefined,
-    });
+    throw new ErrorType(admission.reason, { hint: ADMISSION_HINTS[admission.refusal] });
   }
   const id = allocateJobId(new Set(state.jobs.map((entry) => entry.id)), randomInt);
   if (id === undefined) {
@@ -158,8 +160,9 @@ function sameKey(a: JobKey | undefined, b: JobKey | undefined): boolean {
 
 /**
  * Records that a granted job's container exists and is about to run, and which process supervises
- * it from now on (the host supervisor, for a detached job). Undefined (and no change) when the job
- * is no longer in the ledger as `key`, or was never granted.
+ * it from now on (the host supervisor, for a detached job). `now` is when its clock starts: a job
+ * with a time limit gets its deadline from it (deadlineOf), which its container was told. Undefined
+ * (and no change) when the job is no longer in the ledger as `key`, or was never granted.
  */
 export function markRunning(
   state: LedgerState,
@@ -176,6 +179,7 @@ export function markRunning(
     container,
     startedAt: now.toISOString(),
     ...(supervisor ? { supervisor: { ...supervisor } } : {}),
+    ...(job.timeLimit ? { deadline: deadlineOf(now, job.timeLimit.seconds).toISOString() } : {}),
   };
   return {
     state: { ...state, jobs: state.jobs.map((entry) => (entry === job ? running : entry)) },

@@ -10,9 +10,12 @@
  *    (first come, first served). Shares are updated as this plan grants, so two users waiting
  *    alternate instead of one draining its whole backlog.
  * 3. Head reservation: the first job in that order that does not fit becomes the head and reserves
- *    what is free of what it needs. Later jobs may start only on what is left after that (EASY
- *    backfilling), so a stream of small jobs cannot keep a big one waiting forever: whatever is
- *    freed goes to the head until it fits.
+ *    what is free of what it needs. Later jobs may start only on what is left after that, so a
+ *    stream of small jobs cannot keep a big one waiting forever: whatever is freed goes to the
+ *    head until it fits. EASY backfill with walltimes: a later job may also start on what the head
+ *    has reserved when its time limit (plus the kill wait) ends before the head can start, which
+ *    is when the jobs holding resources will have given back enough by their own limits (never,
+ *    while an unlimited job must end first): it delays the head by nothing.
  * 4. The head sticks: the head is recorded in the ledger (`state.head`) and is considered first in
  *    every later plan, whatever the fair order does meanwhile (a user's share falls when their job
  *    ends), until it is granted or leaves the queue. Only a head that its own user's limit now
@@ -28,6 +31,7 @@
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
 import { isUserAllowed, limitFor } from './host-config.js';
 import type { Grant, JobEntry, JobKey, LedgerState, ResourceRequest } from './ledger-state.js';
+import { killWaitOf, latestEndMs, timeLimitRefusal } from './time-limits.js';
 import type { ResourceKind } from './units.js';
 import { formatAmount, formatMemory, RESOURCE_KINDS } from './units.js';
 
@@ -42,19 +46,23 @@ export type AdmissionRefusal =
   /** More than the whole machine. */
   | 'capacity'
   /** More than the user may ever hold at once. */
-  | 'limit';
+  | 'limit'
+  /** A time limit above the user's `maxTime`, or none where there is one. */
+  | 'time';
 
 export type Admission = { ok: true } | { ok: false; refusal: AdmissionRefusal; reason: string };
 
 /**
  * Whether `request` by `user` can ever be granted on this host. Only what can never fit is refused;
- * a request that fits the user's limit but not on top of what they hold now waits instead.
+ * a request that fits the user's limit but not on top of what they hold now waits instead. With
+ * `timed`, its time limit is checked against the user's `maxTime` too.
  */
 export function checkAdmission(
   request: ResourceRequest,
   user: string,
   capacity: HostCapacity,
   limits: UserLimits,
+  timed?: Pick<JobEntry, 'timeLimit'>,
 ): Admission {
   const invalid = invalidRequest(request);
   if (invalid.length > 0) return refuse('invalid', invalid);
@@ -82,6 +90,10 @@ export function checkAdmission(
   );
   if (overLimit.length > 0) return refuse('limit', overLimit);
 
+  if (timed !== undefined) {
+    const tooLong = timeLimitRefusal(timed.timeLimit?.seconds, limits, user);
+    if (tooLong !== undefined) return refuse('time', [tooLong]);
+  }
   return { ok: true };
 }
 
@@ -289,6 +301,9 @@ function walkQueue(
   const held = new Map<string, Amounts>();
   // How many tasks of each array hold resources, for `%N`.
   const arrayHeld = new Map<string, number>();
+  // What each holder holds and when it will have given it back at the latest, for backfill.
+  const killWait = killWaitOf(limits);
+  const holders: Holder[] = [];
   for (const job of state.jobs) {
     // The store writes a grant together with the state change, so a job that holds resources
     // always has one; a queued job holds nothing.
@@ -298,6 +313,7 @@ function walkQueue(
     usedMemory += job.grant.memoryMb;
     held.set(job.user, add(held.get(job.user) ?? NOTHING, grantAmounts(job.grant)));
     if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
+    holders.push({ amounts: grantAmounts(job.grant), endMs: latestEndMs(job, now, killWait) });
   }
   let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
   let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
@@ -312,7 +328,7 @@ function walkQueue(
   const outcomes: Outcome[] = [];
   const admitted: JobEntry[] = [];
   for (const job of state.jobs.filter((entry) => entry.state === 'queued').sort(bySeq)) {
-    const admission = checkAdmission(job.request, job.user, capacity, limits);
+    const admission = checkAdmission(job.request, job.user, capacity, limits, job);
     if (admission.ok) admitted.push(job);
     else
       outcomes.push({
@@ -325,6 +341,13 @@ function walkQueue(
 
   let head: JobEntry | undefined;
   let headReserved: Amounts = NOTHING;
+  // When the head can start at the latest, by the limits of the jobs holding what it needs.
+  let headStartMs = -Infinity;
+  // Whether the job, started now, is sure to be gone by `ms`: never without a time limit.
+  const endsBy = (job: JobEntry, ms: number): boolean => {
+    const end = latestEndMs(job, now, killWait);
+    return Number.isFinite(end) && Number.isFinite(ms) && end <= ms;
+  };
   const userReserved = new Map<string, UserReservation>();
   const guard = { done: false };
   // The recorded head goes first, before the guard and the fair order (rule 4).
@@ -371,7 +394,9 @@ function walkQueue(
     }
 
     const available = subtract(free(), headReserved);
-    if (fits(need, available)) {
+    // Backfill on the head's reservation: only a job sure to be gone before the head can start.
+    const backfills = head !== undefined && fits(need, free()) && endsBy(job, headStartMs);
+    if (fits(need, available) || backfills) {
       const grant: Grant = {
         gpus: pickIds(freeGpus, need.gpus),
         cpus: pickIds(freeCpus, need.cpus),
@@ -382,6 +407,7 @@ function walkQueue(
       freeMemory -= grant.memoryMb;
       held.set(job.user, add(have, grantAmounts(grant)));
       if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
+      holders.push({ amounts: grantAmounts(grant), endMs: latestEndMs(job, now, killWait) });
       outcomes.push({ kind: 'granted', job, grant });
       continue;
     }
@@ -391,6 +417,7 @@ function walkQueue(
       // is added on the next plan, so its reservation only grows until it fits.
       head = job;
       headReserved = minimum(need, free());
+      headStartMs = earliestStartMs(need, free(), holders, now);
       const previous = userReserved.get(job.user);
       userReserved.set(job.user, {
         amounts: add(previous?.amounts ?? NOTHING, need),
@@ -402,6 +429,33 @@ function walkQueue(
     outcomes.push({ kind: 'waiting', job, shortfall: shortfall(need, free()), head });
   }
   return { outcomes, head };
+}
+
+/** Resources held by a job, and when it will have given them back at the latest (epoch ms). */
+interface Holder {
+  amounts: Amounts;
+  endMs: number;
+}
+
+/**
+ * The earliest time at which `need` is sure to fit: now if it fits in what is free, else the end
+ * of the holder whose release makes it fit, taking holders in the order they end. Infinity when
+ * only the end of a job without a time limit would make it fit.
+ */
+export function earliestStartMs(
+  need: ResourceRequest,
+  free: Amounts,
+  holders: readonly Holder[],
+  now: Date,
+): number {
+  let available = free;
+  if (fits(need, available)) return now.getTime();
+  for (const holder of [...holders].sort((a, b) => a.endMs - b.endMs)) {
+    if (holder.endMs === Infinity) return Infinity;
+    available = add(available, holder.amounts);
+    if (fits(need, available)) return holder.endMs;
+  }
+  return Infinity;
 }
 
 /**

@@ -203,6 +203,18 @@ export class DockerodeEngine implements ContainerEngine {
     }
   }
 
+  async signal(id: string, signal: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (error) {
+      // 409: not running; 404: already gone.
+      if (statusOf(error) === 409 || statusOf(error) === 404) return;
+      throw new DockerError(`could not send ${signal} to container ${id}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
   async remove(id: string): Promise<void> {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });

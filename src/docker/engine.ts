@@ -46,6 +46,8 @@ export interface ContainerEngine {
   wait(id: string): Promise<number>;
   /** Sends SIGTERM, then SIGKILL after `graceSeconds`. A stopped container is fine. */
   stop(id: string, graceSeconds: number): Promise<void>;
+  /** Sends `signal` ("SIGUSR1") to the container's main process; a stopped one is fine. */
+  signal(id: string, signal: string): Promise<void>;
   /** Removes the container, stopping it first if needed; an absent one is fine. */
   remove(id: string): Promise<void>;
   resize(id: string, size: { rows: number; columns: number }): Promise<void>;

@@ -40,6 +40,8 @@ export interface JobContainerSpec {
   /** `rp enter`: a terminal and an open stdin. */
   interactive: boolean;
   env?: Record<string, string>;
+  /** A limited job's deadline: on its labels, and RP_DEADLINE (epoch seconds) in its env. */
+  deadline?: Date;
 }
 
 export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions {
@@ -52,6 +54,7 @@ export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions 
     // default-runtime nvidia a job without a device request would otherwise see every GPU. "void"
     // hides them all; a GPU job is told exactly its own, by UUID, as its device request says.
     NVIDIA_VISIBLE_DEVICES: devices.length > 0 ? devices.join(',') : 'void',
+    ...(spec.deadline ? { RP_DEADLINE: String(Math.floor(spec.deadline.getTime() / 1000)) } : {}),
   };
   return {
     name: jobContainerName(spec.job, spec.nameSuffix ?? ''),
@@ -59,7 +62,7 @@ export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions 
     Cmd: spec.command,
     User: `${spec.user.uid}:${spec.user.gid}`,
     WorkingDir: spec.workingDir,
-    Labels: jobLabels(spec.job, grant, spec.rpHome),
+    Labels: jobLabels(spec.job, grant, spec.rpHome, spec.deadline),
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     Tty: spec.interactive,
     OpenStdin: spec.interactive,

@@ -31,9 +31,20 @@ export const JOB_LABELS = {
   supervisor: 'rp.supervisor',
   /** A detached job's launch file, so a ledger rebuilt from Docker still knows it is detached. */
   detached: 'rp.detached',
+  /** A limited job's limit in seconds, and the warning signal as NAME@SECONDS. */
+  timeLimit: 'rp.time-limit',
+  timeSignal: 'rp.time-signal',
+  /** When its time is up (ISO): whoever finds it overdue stops it. */
+  deadline: 'rp.deadline',
 } as const;
 
-export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<string, string> {
+export function jobLabels(
+  job: JobEntry,
+  grant: Grant,
+  rpHome: string,
+  deadline?: Date,
+): Record<string, string> {
+  const signal = job.timeLimit?.signal;
   return {
     [JOB_LABELS.home]: rpHome,
     [JOB_LABELS.job]: job.id,
@@ -51,7 +62,25 @@ export function jobLabels(job: JobEntry, grant: Grant, rpHome: string): Record<s
     [JOB_LABELS.submittedAt]: job.submittedAt,
     [JOB_LABELS.supervisor]: `${job.supervisor.pid}:${job.supervisor.startTime}`,
     ...(job.detached ? { [JOB_LABELS.detached]: job.detached.launch } : {}),
+    ...(job.timeLimit ? { [JOB_LABELS.timeLimit]: String(job.timeLimit.seconds) } : {}),
+    ...(signal ? { [JOB_LABELS.timeSignal]: `${signal.name}@${signal.before}` } : {}),
+    ...(deadline ? { [JOB_LABELS.deadline]: deadline.toISOString() } : {}),
   };
+}
+
+/** The time limit and deadline written by jobLabels, read back; empty when there are none. */
+function timeFromLabels(labels: Record<string, string>): Pick<JobEntry, 'timeLimit' | 'deadline'> {
+  const seconds = Number(labels[JOB_LABELS.timeLimit]);
+  if (!Number.isInteger(seconds) || seconds <= 0) return {};
+  const [name, before] = (labels[JOB_LABELS.timeSignal] ?? '').split('@');
+  const lead = Number(before);
+  const signal =
+    name !== undefined && /^SIG[A-Z0-9]+$/.test(name) && Number.isInteger(lead) && lead >= 0
+      ? { signal: { name, before: lead } }
+      : {};
+  const deadline = labels[JOB_LABELS.deadline];
+  const valid = deadline !== undefined && !Number.isNaN(Date.parse(deadline));
+  return { timeLimit: { seconds, ...signal }, ...(valid ? { deadline } : {}) };
 }
 
 /**
@@ -108,5 +137,6 @@ export function jobFromLabels(
     supervisor: { pid: Number(pid) || 0, startTime },
     container: { id: container.id, name: container.name },
     ...(launch ? { detached: { launch } } : {}),
+    ...timeFromLabels(labels),
   };
 }

@@ -32,10 +32,12 @@ import { join } from 'node:path';
 import createDebug from 'debug';
 import {
   toHistoryRecord,
+  type HistoryRecord,
   type JobEntry,
   type LedgerState,
   type ProcessRef,
 } from '../core/ledger-state.js';
+import { endedByTimeLimit, overdueAction } from '../core/time-limits.js';
 import type { Clock } from '../host/clock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { EngineMismatchError } from './engine-id.js';
@@ -74,20 +76,31 @@ export function isSameEntry(current: JobEntry, seen: JobEntry): boolean {
 }
 
 /**
- * Pure: removes `victims` from `state` where they are unchanged, with a 'reaped' history line
- * each. Returns the same state object when nothing is removed, so the store does not write.
+ * Pure: removes `victims` from `state` where they are unchanged, with a history line each:
+ * 'reaped', or 'timeout' for a job whose container ended at or after its deadline. `ends` holds
+ * what Docker said of a victim's container (by job key): its end time and exit code, recorded in
+ * place of the reaping time. Returns the same state object when nothing is removed, so the store
+ * does not write.
  */
 export function planReap(
   state: LedgerState,
   victims: readonly JobEntry[],
   endedAt: string,
+  ends: ReadonlyMap<string, ContainerStatus> = new Map(),
 ): LedgerDecision<JobEntry[]> {
   const removed = state.jobs.filter((job) => victims.some((victim) => isSameEntry(job, victim)));
   if (removed.length === 0) return { state, result: [] };
+  const recordOf = (job: JobEntry): HistoryRecord => {
+    const end = ends.get(`${job.id}:${job.seq}`);
+    const at = end?.finishedAt ?? endedAt;
+    const ending = endedByTimeLimit(job, new Date(at)) ? 'timeout' : 'reaped';
+    const exitCode = end?.exitCode === undefined ? {} : { exitCode: end.exitCode };
+    return toHistoryRecord(job, { ending, endedAt: at, ...exitCode });
+  };
   return {
     state: { ...state, jobs: state.jobs.filter((job) => !removed.includes(job)) },
     result: removed,
-    history: removed.map((job) => toHistoryRecord(job, { ending: 'reaped', endedAt })),
+    history: removed.map(recordOf),
   };
 }
 
@@ -160,10 +173,26 @@ export interface ContainerSweep {
   remove: (containerId: string) => Promise<void>;
 }
 
+/** What Docker says of an orphan's container (not running also when it is gone). */
+export interface ContainerStatus {
+  running: boolean;
+  /** ISO; when it ended, if it did. */
+  finishedAt?: string;
+  exitCode?: number;
+}
+
 export interface ReapDeps {
   isProcessAlive: (ref: ProcessRef) => Promise<boolean>;
-  /** Whether the container still runs. Called without the ledger lock held. */
-  containerIsRunning: (containerId: string) => Promise<boolean>;
+  /** Whether the container still runs, and how it ended. Called without the ledger lock held. */
+  containerStatus: (containerId: string) => Promise<ContainerStatus>;
+  /**
+   * Stops the running container of an orphan whose time is up (SIGTERM from its deadline,
+   * SIGKILL from the end of the kill wait): its own supervisor, which would have, is gone.
+   */
+  timeLimits?: {
+    killWaitSeconds: number;
+    signal: (containerId: string, signal: string) => Promise<void>;
+  };
   clock: Clock;
   /** Where to report a container check that failed. Default: debug output only. */
   warn?: (line: string) => void;
@@ -189,12 +218,16 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
   const orphansRunning: JobEntry[] = [];
   const unchecked: JobEntry[] = [];
 
+  const ends = new Map<string, ContainerStatus>();
   const alive = await Promise.all(snapshot.jobs.map((job) => isLive(job, deps)));
   for (const [index, job] of snapshot.jobs.entries()) {
     let verdict = classifyJob(job, alive[index] ?? true);
     if (verdict === 'ask-docker' && job.container) {
       try {
-        verdict = classifyOrphan(await deps.containerIsRunning(job.container.id));
+        const status = await deps.containerStatus(job.container.id);
+        verdict = classifyOrphan(status.running);
+        ends.set(`${job.id}:${job.seq}`, status);
+        if (status.running) await stopIfOverdue(job, job.container.id, deps);
       } catch (error) {
         // This process reaches another engine than the ledger's: it sees none of its containers.
         if (error instanceof EngineMismatchError) throw error;
@@ -212,7 +245,7 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
   let reaped: JobEntry[] = [];
   if (victims.length > 0) {
     const endedAt = deps.clock.now().toISOString();
-    reaped = await store.transact((state) => planReap(state, victims, endedAt));
+    reaped = await store.transact((state) => planReap(state, victims, endedAt, ends));
     if (reaped.length > 0) debug('reaped %s', reaped.map((job) => job.id).join(', '));
     // A waiter killed with SIGKILL left its bell hanging (see job-bells.ts).
     await Promise.all(reaped.map((job) => store.bells.remove(job)));
@@ -222,6 +255,20 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
   return removedContainers === undefined
     ? { reaped, orphansRunning, unchecked }
     : { reaped, orphansRunning, unchecked, removedContainers };
+}
+
+/** Sends an orphan's running container what its deadline calls for now, if anything. */
+async function stopIfOverdue(job: JobEntry, containerId: string, deps: ReapDeps): Promise<void> {
+  const limits = deps.timeLimits;
+  if (limits === undefined) return;
+  const action = overdueAction(job, deps.clock.now(), limits.killWaitSeconds);
+  if (action === 'none') return;
+  debug('job %s is past its deadline: %s', job.id, action);
+  await limits.signal(containerId, action).catch((error: unknown) => {
+    (deps.warn ?? debug)(
+      `could not stop job ${job.id} at its time limit: ${(error as Error).message}`,
+    );
+  });
 }
 
 /**

@@ -6,10 +6,11 @@ import { chmod, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerState } from '../core/ledger-state.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
+import { killWaitOf } from '../core/time-limits.js';
 import type { ContainerEngine } from '../docker/engine.js';
 import { systemClock, type Clock } from '../host/clock.js';
 import { isProcessAlive } from '../host/process.js';
-import { reapDead, type ReapReport } from '../ledger/reaper.js';
+import { reapDead, type ContainerStatus, type ReapReport } from '../ledger/reaper.js';
 import { openLedger, type LedgerDecision, type LedgerStore } from '../ledger/store.js';
 import { engineIdentity } from './engine-identity.js';
 import { rpHomeFromEnv } from './host-files.js';
@@ -55,7 +56,7 @@ export async function openHostSession(
   const store = guardStore(
     await openLedger({ rpHome, clock, recover: () => engine.listJobContainers(rpHome) }),
   );
-  const reapDeadJobs = reaper(rpHome, store, engine, clock);
+  const reapDeadJobs = reaper(rpHome, store, engine, clock, () => policySource.current());
   // A reaping pass also starts a host supervisor when detached jobs have none (it was killed, or
   // the host rebooted): nothing else would ever start or record them.
   const reap = async (): Promise<ReapReport> => {
@@ -106,12 +107,27 @@ function reaper(
   store: LedgerStore,
   engine: ContainerEngine,
   clock: Clock,
+  policy: () => Promise<HostPolicy>,
 ): () => Promise<ReapReport> {
-  const containerIsRunning = async (id: string): Promise<boolean> =>
-    (await engine.inspectContainer(id))?.running ?? false;
+  const containerStatus = async (id: string): Promise<ContainerStatus> => {
+    const state = await engine.inspectContainer(id);
+    if (state === undefined) return { running: false };
+    const { running, finishedAt, exitCode } = state;
+    return {
+      running,
+      ...(finishedAt === undefined ? {} : { finishedAt }),
+      ...(exitCode === undefined ? {} : { exitCode }),
+    };
+  };
   const containers = {
     list: () => engine.listQueueContainers(rpHome),
     remove: (id: string) => engine.remove(id),
   };
-  return () => reapDead(store, { isProcessAlive, containerIsRunning, clock, containers });
+  return async () => {
+    const timeLimits = {
+      killWaitSeconds: killWaitOf((await policy()).limits),
+      signal: (id: string, signal: string) => engine.signal(id, signal),
+    };
+    return reapDead(store, { isProcessAlive, containerStatus, timeLimits, clock, containers });
+  };
 }

@@ -31,6 +31,7 @@ import type {
   ProcessRef,
 } from '../core/ledger-state.js';
 import { finish, markRunning, schedule } from '../core/queue-transitions.js';
+import { endedByTimeLimit, killWaitOf } from '../core/time-limits.js';
 import { currentProcessRef, isProcessAlive } from '../host/process.js';
 import {
   readLaunchFile,
@@ -40,6 +41,7 @@ import {
 import { ContainerGoneError, EngineLostError, waitForExit } from './container-exit.js';
 import type { HostSession } from './host-session.js';
 import { createJobContainerFor } from './job-launch.js';
+import { watchTimeLimit, type TimeLimitWatch } from './time-limit-watch.js';
 
 const debug = createDebug('rp:supervisor');
 
@@ -179,19 +181,18 @@ async function startJob(options: SupervisorOptions, job: JobEntry, me: ProcessRe
       throw new ConfigError(`its log file ${job.logFile} is not in ${launch.logDir.host}`);
     }
     const env = { ...launch.env, ...task.env };
+    const startAt = session.clock.now();
     const container = await createJobContainerFor(
       session,
       job,
       grant,
       { ...launch, env },
-      {
-        interactive: false,
-        command,
-      },
+      { interactive: false, command, startAt },
     );
     containerId = container.id;
-    const now = session.clock.now();
-    const running = await session.transact((state) => markRunning(state, job, container, now, me));
+    const running = await session.transact((state) =>
+      markRunning(state, job, container, startAt, me),
+    );
     if (!running) {
       // Killed while its container was being made.
       await session.engine.remove(container.id);
@@ -211,16 +212,26 @@ async function followJob(options: SupervisorOptions, job: JobEntry): Promise<voi
   const container = job.container;
   if (!container) return;
   let exitCode: number | undefined;
+  let limit: TimeLimitWatch | undefined;
   try {
     const state = await session.engine.inspectContainer(container.id);
     if (state && !state.running && state.startedAt === undefined) {
       // Marked running by a supervisor that died before it could start it.
       await session.engine.start(container.id);
     }
+    limit = watchTimeLimit({
+      engine: session.engine,
+      containerId: container.id,
+      job,
+      killWaitSeconds: killWaitOf((await session.policy()).limits),
+      clock: session.clock,
+      warn: options.report,
+    });
     exitCode = await waitForExit(session.engine, container.id);
   } catch (error) {
     // The container may still run: keep the entry and its grant; the next look follows it again.
     if (error instanceof EngineLostError) {
+      limit?.cancel();
       options.report(`job ${job.id}: ${error.message}`);
       return;
     }
@@ -229,10 +240,13 @@ async function followJob(options: SupervisorOptions, job: JobEntry): Promise<voi
       `job ${job.id} ${gone ? 'lost its container' : 'failed'}: ${(error as Error).message}`,
     );
   }
+  limit?.cancel();
+  const endedAt = session.clock.now();
+  const timedOut = limit?.stopped === true || endedByTimeLimit(job, endedAt);
   const outcome: JobOutcome =
     exitCode === undefined
-      ? { ending: 'failed', endedAt: nowIso(session) }
-      : { ending: 'exited', endedAt: nowIso(session), exitCode };
+      ? { ending: 'failed', endedAt: endedAt.toISOString() }
+      : { ending: timedOut ? 'timeout' : 'exited', endedAt: endedAt.toISOString(), exitCode };
   await endJob(options, job, container.id, outcome);
 }
 

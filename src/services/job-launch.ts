@@ -9,6 +9,7 @@ import { homeDirectory } from '../core/dockerfile.js';
 import { gpuDeviceIds } from '../core/gpu-devices.js';
 import type { LaunchSpec } from '../core/launch-spec.js';
 import type { Grant, JobEntry } from '../core/ledger-state.js';
+import { deadlineOf } from '../core/time-limits.js';
 import type { ContainerRef } from '../docker/engine.js';
 import { randomToken } from '../host/ids.js';
 import type { HostSession } from './host-session.js';
@@ -48,15 +49,19 @@ export function launchSpecOf(
   return { ...launch, logDir: { host: logDir, container: join(launch.workingDir, inProject) } };
 }
 
-/** Creates (does not start) the container of `job` with its grant. */
+/**
+ * Creates (does not start) the container of `job` with its grant. `startAt` is when the job's clock
+ * starts, the time it is then marked running with: a limited job's container is told its deadline.
+ */
 export async function createJobContainerFor(
   session: HostSession,
   job: JobEntry,
   grant: Grant,
   launch: ContainerLaunch,
-  options: { interactive: boolean; command?: string[] },
+  options: { interactive: boolean; startAt: Date; command?: string[] },
 ): Promise<ContainerRef> {
   const policy = await session.policy();
+  const deadline = job.timeLimit ? deadlineOf(options.startAt, job.timeLimit.seconds) : undefined;
   return session.engine.createJobContainer({
     rpHome: session.rpHome,
     job,
@@ -72,5 +77,6 @@ export async function createJobContainerFor(
     shmBytes: launch.shmBytes,
     interactive: options.interactive,
     env: { ...launch.env, RP_JOB_ID: job.id },
+    ...(deadline ? { deadline } : {}),
   });
 }

@@ -5,8 +5,16 @@
 import { access, constants, open, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { homeDirectory, type ImageUser } from '../core/dockerfile.js';
+import { DURATION_FORMS, parseTimeLimit, type TimeLimit } from '../core/durations.js';
 import { ConfigError, UsageError } from '../core/errors.js';
-import type { ResourceRequest } from '../core/ledger-state.js';
+import type { UserLimits } from '../core/host-config.js';
+import type { ResourceRequest, TimeLimitSpec } from '../core/ledger-state.js';
+import {
+  parseSignalSpec,
+  resolveTimeLimit,
+  timeLimitRefusal,
+  timeLimitSpec,
+} from '../core/time-limits.js';
 import { checkMountNames, gbToMb, mountBaseName, PROJECT_FILES } from '../core/project-config.js';
 import { parseDockerSize } from '../core/sizes.js';
 import type { Mount } from '../docker/job-container.js';
@@ -90,6 +98,49 @@ export function resourceRequest(project: Project, options: ResourceFlags): Resou
     cpus: options.cpu ?? project.info.cpu,
     memoryMb: gbToMb(options.memoryGb ?? project.info.memory),
   };
+}
+
+/**
+ * The time limit the job asks for: `--time`, else the project's `time` in .rp/info.json;
+ * undefined when neither says (the host's default then applies).
+ */
+export function requestedTimeLimit(
+  project: Project,
+  flag: string | undefined,
+): TimeLimit | undefined {
+  if (flag === undefined) {
+    const text = project.info.time;
+    // Validated when info.json was read.
+    return text === undefined ? undefined : parseTimeLimit(text);
+  }
+  const limit = parseTimeLimit(flag);
+  if (limit === undefined) {
+    throw new UsageError(`--time "${flag}" is not a length of time`, {
+      hint: `write ${DURATION_FORMS}`,
+    });
+  }
+  return limit;
+}
+
+/**
+ * The job's time limit and warning signal, under the host's defaults. A limit the user's maxTime
+ * refuses is refused here, before the image is built; admission checks it again under the lock.
+ */
+export function jobTimeLimit(
+  project: Project,
+  flags: { time?: string; signal?: string },
+  limits: UserLimits,
+  user: string,
+): TimeLimitSpec | undefined {
+  const seconds = resolveTimeLimit(requestedTimeLimit(project, flags.time), limits, user);
+  const signal = flags.signal === undefined ? undefined : parseSignalSpec(flags.signal);
+  const refusal = timeLimitRefusal(seconds, limits, user);
+  if (refusal !== undefined) {
+    throw new ConfigError(refusal, {
+      hint: 'give a shorter --time (or "time" in .rp/info.json); "rp host show" lists the limits',
+    });
+  }
+  return timeLimitSpec(seconds, signal);
 }
 
 export function shmSize(project: Project, override: string | undefined): number {

@@ -62,6 +62,12 @@ export interface RunningJobView extends JobIdentityView {
   startedAt: string | null;
   /** Since it started (or, while it is only granted, since the grant); never negative. */
   runningMs: number;
+  /** Its time limit (`--time`); null without one. For tasks on one line: the longest. */
+  timeLimitSeconds: number | null;
+  /** When its time is up (ISO); null without a limit, or before it starts. */
+  deadline: string | null;
+  /** Until the deadline, never negative; null without one. For tasks on one line: the most. */
+  leftMs: number | null;
 }
 
 /** A queued job, in the order the scheduler serves them. */
@@ -75,6 +81,8 @@ export interface QueuedJobView extends JobIdentityView {
   submittedAt: string;
   /** Since it was submitted; never negative. */
   waitingMs: number;
+  /** The time limit it will run with; null without one. */
+  timeLimitSeconds: number | null;
 }
 
 /** `rp ps`. */
@@ -143,6 +151,7 @@ export function buildQueue(
       waitingFor: entry.waitingFor,
       submittedAt: job.submittedAt,
       waitingMs: elapsedMs(job.submittedAt, now),
+      timeLimitSeconds: job.timeLimit?.seconds ?? null,
     });
   }
   return options.expand ? views : groupTasks(views, mergeQueued);
@@ -165,6 +174,9 @@ function runningView(job: JobEntry & { state: 'granted' | 'running' }, now: Date
     grantedAt: job.grantedAt ?? null,
     startedAt: job.startedAt ?? null,
     runningMs: elapsedMs(runningSince(job), now),
+    timeLimitSeconds: job.timeLimit?.seconds ?? null,
+    deadline: job.deadline ?? null,
+    leftMs: job.deadline === undefined ? null : msUntil(job.deadline, now),
   };
 }
 
@@ -222,12 +234,26 @@ function mergeRunning(a: RunningJobView, b: RunningJobView): RunningJobView {
     cpus: sortedIds([...a.cpus, ...b.cpus]),
     memoryMb: a.memoryMb + b.memoryMb,
     runningMs: Math.max(a.runningMs, b.runningMs),
+    timeLimitSeconds: largest(a.timeLimitSeconds, b.timeLimitSeconds),
+    deadline:
+      a.deadline === null || b.deadline === null
+        ? (a.deadline ?? b.deadline)
+        : a.deadline > b.deadline
+          ? a.deadline
+          : b.deadline,
+    leftMs: largest(a.leftMs, b.leftMs),
   };
 }
 
 /** Queued tasks: at the first one's place, with what it waits for (each asks as much). */
 function mergeQueued(a: QueuedJobView, b: QueuedJobView): QueuedJobView {
   return { ...withTasks(a, b), waitingMs: Math.max(a.waitingMs, b.waitingMs) };
+}
+
+/** The larger of two amounts, either of which may be missing. */
+function largest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.max(a, b);
 }
 
 function runningSince(job: JobEntry): string {
@@ -262,6 +288,12 @@ function usedView(holders: readonly JobEntry[]): ResourceView {
 
 function sortedIds(ids: readonly number[]): number[] {
   return [...ids].sort((a, b) => a - b);
+}
+
+/** Milliseconds from `now` to `until`: 0 once past, and for an unreadable time. */
+function msUntil(until: string, now: Date): number {
+  const end = Date.parse(until);
+  return Number.isNaN(end) ? 0 : Math.max(0, end - now.getTime());
 }
 
 /**

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
-import { NoCapacityError, RpError } from '../core/errors.js';
+import { ExitCode, NoCapacityError, RpError } from '../core/errors.js';
 import {
   isJob,
   type Grant,
@@ -20,6 +20,7 @@ import {
   type JobOutcome,
   type ProcessRef,
   type ResourceRequest,
+  type TimeLimitSpec,
 } from '../core/ledger-state.js';
 import {
   enqueue,
@@ -30,6 +31,7 @@ import {
   type Transition,
 } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
+import { endedByTimeLimit, killWaitOf } from '../core/time-limits.js';
 import { supplementaryGroups, type HostUser } from '../host/identity.js';
 import { systemRandomInt } from '../host/ids.js';
 import { currentProcessRef } from '../host/process.js';
@@ -45,12 +47,14 @@ import type { HostSession } from './host-session.js';
 import { containerLaunchOf, createJobContainerFor } from './job-launch.js';
 import {
   checkMountPaths,
+  jobTimeLimit,
   logFilePath,
   resourceRequest,
   scriptCommand,
   shmSize,
 } from './job-spec.js';
 import { loadProject, type Project } from './project.js';
+import { watchTimeLimit, type TimeLimitWatch } from './time-limit-watch.js';
 
 const debug = createDebug('rp:run');
 
@@ -75,6 +79,10 @@ export interface JobRequestOptions {
   gpus?: number;
   memoryGb?: number;
   shm?: string;
+  /** `--time`: a length of time, "0" or "unlimited". */
+  time?: string;
+  /** `--signal NAME[@SECONDS]`: sent that long before the time limit. */
+  signal?: string;
   session: HostSession;
   build: BuildReporter;
 }
@@ -90,6 +98,8 @@ export interface PreparedJob {
   request: ResourceRequest;
   shmBytes: number;
   image: BuildResult;
+  /** Absent: the job may run as long as it likes. */
+  timeLimit?: TimeLimitSpec;
 }
 
 /** What the job shows while it waits and starts; src/ui implements it. */
@@ -98,6 +108,8 @@ export interface JobReporter {
   waiting(status: { position: number; waitingFor: string }): void;
   started(job: JobEntry): void;
   logFile(path: string): void;
+  /** The job was stopped at its time limit. */
+  timedOut(job: JobEntry): void;
   finished(): void;
 }
 
@@ -153,6 +165,8 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
   await checkMountPaths(project);
   const request = resourceRequest(project, options);
   const shmBytes = shmSize(project, options.shm);
+  const { limits } = await options.session.policy();
+  const timeLimit = jobTimeLimit(project, options, limits, options.user.name);
   const image = await buildProjectImage({
     project,
     user: options.user,
@@ -162,7 +176,16 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
       imagesInUse(await options.session.store.read(), options.session.store.paths),
     pin: (reference) => pinImage(options.session.store.paths, reference),
   });
-  return { project, kind: options.kind, commandLine, command, request, shmBytes, image };
+  return {
+    project,
+    kind: options.kind,
+    commandLine,
+    command,
+    request,
+    shmBytes,
+    image,
+    ...(timeLimit === undefined ? {} : { timeLimit }),
+  };
 }
 
 /** Puts the job in the host's queue (the scheduler may grant it at once). */
@@ -200,6 +223,7 @@ export function newJobOf(
     submittedAt: now.toISOString(),
     supervisor,
     image: prepared.image.reference,
+    ...(prepared.timeLimit ? { timeLimit: prepared.timeLimit } : {}),
   };
 }
 
@@ -248,12 +272,14 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
     throwIfAborted(signal);
     // This process is the user's own `rp run`: its groups are theirs.
     const launch = containerLaunchOf(prepared, supplementaryGroups());
+    const startAt = now();
     const container = await createJobContainerFor(session, job, grant, launch, {
       interactive: options.terminal !== undefined,
+      startAt,
     });
     containerId = container.id;
     throwIfAborted(signal);
-    const running = await session.transact((state) => markRunning(state, job, container, now()));
+    const running = await session.transact((state) => markRunning(state, job, container, startAt));
     if (!running) throw killedWhileQueued(job.id);
     throwIfAborted(signal);
     options.reporter.started(running);
@@ -268,6 +294,7 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
       if (terminal) void session.engine.resize(container.id, terminal.size());
     };
     let stopResizing: (() => void) | undefined;
+    let limit: TimeLimitWatch | undefined;
     try {
       const attached = await session.engine.attach(container.id, {
         stdout: output.stdout,
@@ -280,10 +307,19 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
       signal.addEventListener('abort', stopOnSignal, { once: true });
       stopResizing = terminal?.onResize(resize);
       await session.engine.start(container.id);
+      limit = watchTimeLimit({
+        engine: session.engine,
+        containerId: container.id,
+        job: running,
+        killWaitSeconds: killWaitOf((await session.policy()).limits),
+        clock: session.clock,
+        warn: (line) => options.stderr.write(`rp: warning: ${line}\n`),
+      });
       resize();
       exitCode = await waitForExit(session.engine, container.id, options.engineRetryDelaysMs);
       await attached.ended;
     } finally {
+      limit?.cancel();
       signal.removeEventListener('abort', stopOnSignal);
       stopResizing?.();
       await output.close();
@@ -291,6 +327,11 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
     if (signal.aborted) {
       ending = 'killed';
       return exitCodeForSignal(signal.reason);
+    }
+    if (limit?.stopped === true || endedByTimeLimit(running, now())) {
+      ending = 'timeout';
+      options.reporter.timedOut(running);
+      return ExitCode.timeout;
     }
     ending = 'exited';
     return exitCode;

@@ -3,6 +3,7 @@
  * line rewritten in place; otherwise every change is its own plain line. The job's own output goes
  * to stdout/stderr untouched.
  */
+import { formatSeconds } from '../core/durations.js';
 import type { JobEntry } from '../core/ledger-state.js';
 import { jobName } from '../core/naming.js';
 
@@ -11,6 +12,7 @@ export interface JobProgress {
   waiting(status: { position: number; waitingFor: string }): void;
   started(job: JobEntry): void;
   logFile(path: string): void;
+  timedOut(job: JobEntry): void;
   finished(): void;
 }
 
@@ -38,7 +40,13 @@ export function createJobProgress(stream: NodeJS.WriteStream): JobProgress {
     },
     started: (job) => {
       clearStatus();
-      stream.write(`${name} running: ${describeGrant(job)}\n`);
+      const limit = job.timeLimit ? `, time limit ${formatSeconds(job.timeLimit.seconds)}` : '';
+      stream.write(`${name} running: ${describeGrant(job)}${limit}\n`);
+    },
+    timedOut: (job) => {
+      clearStatus();
+      const limit = formatSeconds(job.timeLimit?.seconds ?? 0);
+      stream.write(`${name} reached its time limit of ${limit} and was stopped (exit 124)\n`);
     },
     logFile: (path) => {
       stream.write(`${name}: output also goes to ${path}\n`);

@@ -2,6 +2,7 @@
  * Plain-text tables for `rp ps` and `rp queue`: pure functions from view data to lines, with no
  * color and nothing live, so the output reads the same on a terminal, in a pipe and in a test.
  */
+import { formatSeconds } from '../core/durations.js';
 import { formatIdRanges, formatMemory, plural } from '../core/units.js';
 
 // What the tables show. The status service's view data (src/services/job-status.ts) fits these
@@ -24,6 +25,9 @@ export interface RunningRow {
   cpus: readonly number[];
   memoryMb: number;
   runningMs: number;
+  timeLimitSeconds: number | null;
+  /** Until its deadline; null without a limit (or while only granted). */
+  leftMs: number | null;
 }
 
 export interface QueueRow {
@@ -34,6 +38,7 @@ export interface QueueRow {
   request: { gpus: number; cpus: number; memoryMb: number };
   waitingFor: string;
   waitingMs: number;
+  timeLimitSeconds: number | null;
 }
 
 export interface HostStatusView {
@@ -88,15 +93,12 @@ function textWidth(text: string): number {
  * down, so a job never looks older than it is; below a second (or negative) it is "0s".
  */
 export function formatDuration(ms: number): string {
-  const totalSeconds = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
-  const days = Math.floor(totalSeconds / 86_400);
-  const hours = Math.floor((totalSeconds % 86_400) / 3_600);
-  const minutes = Math.floor((totalSeconds % 3_600) / 60);
-  const seconds = totalSeconds % 60;
-  if (days > 0) return `${days}d ${hours}h`;
-  if (hours > 0) return `${hours}h ${minutes}m`;
-  if (minutes > 0) return `${minutes}m ${seconds}s`;
-  return `${seconds}s`;
+  return formatSeconds(ms / 1000);
+}
+
+/** A job's time limit, or "-" without one. */
+function limitText(seconds: number | null): string {
+  return seconds === null ? '-' : formatSeconds(seconds);
 }
 
 /** "1 GPU, 4 CPUs, 16 GB": what a queued job asks for. */
@@ -157,6 +159,8 @@ export function renderRunning(jobs: readonly RunningRow[]): string[] {
       { header: 'CPUS' },
       { header: 'MEMORY', align: 'right' },
       { header: 'RUNNING FOR' },
+      { header: 'LIMIT' },
+      { header: 'LEFT' },
     ],
     jobs.map((job) => [
       job.id,
@@ -169,6 +173,8 @@ export function renderRunning(jobs: readonly RunningRow[]): string[] {
       job.state === 'granted'
         ? `starting (${formatDuration(job.runningMs)})`
         : formatDuration(job.runningMs),
+      limitText(job.timeLimitSeconds),
+      job.leftMs === null ? '-' : formatDuration(job.leftMs),
     ]),
   );
 }
@@ -184,6 +190,7 @@ export function renderQueue(queue: readonly QueueRow[]): string[] {
       { header: 'PROJECT' },
       { header: 'REQUEST' },
       { header: 'SINCE' },
+      { header: 'LIMIT' },
       { header: 'WAITING FOR' },
     ],
     queue.map((job) => [
@@ -193,6 +200,7 @@ export function renderQueue(queue: readonly QueueRow[]): string[] {
       job.project,
       formatRequest(job.request),
       formatDuration(job.waitingMs),
+      limitText(job.timeLimitSeconds),
       job.waitingFor,
     ]),
   );

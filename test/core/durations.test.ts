@@ -56,8 +56,9 @@ describe('formatSeconds', () => {
     [45, '45s'],
     [150, '2m 30s'],
     [7200, '2h'],
-    [3900, '1h 05m'],
-    [3 * 86_400 + 4 * 3600 + 59, '3d 04h'],
+    [3900, '1h 5m'],
+    [59.9, '59s'],
+    [3 * 86_400 + 4 * 3600 + 59, '3d 4h'],
     [-5, '0s'],
   ])('%d s reads %s', (seconds, text) => {
     expect(formatSeconds(seconds)).toBe(text);

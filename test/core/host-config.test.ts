@@ -129,6 +129,34 @@ describe('parseHostConfig and resolveHostConfig', () => {
       '  alice: at most 4 GPUs, 16 CPUs, 64 GB memory at once',
       '  root: at most 16 CPUs at once',
       'Allowed users: alice, bob, root',
+      "Time limit of jobs that give none: the user's maximum, else unlimited",
+      'At a time limit: SIGTERM, then SIGKILL 30s later',
+    ]);
+  });
+
+  it('reads time caps, the default time limit and the kill wait; null lifts a cap', () => {
+    const { limits } = resolveText(
+      JSON.stringify({
+        limits: {
+          default: { maxTime: '3d' },
+          users: { alice: { maxTime: '12:00:00' }, root: { maxTime: null } },
+          defaultTime: '2h',
+          killWaitSeconds: 10,
+        },
+      }),
+    );
+    expect(limitFor(limits, 'bob')).toEqual({ maxTimeSeconds: 3 * 86_400 });
+    expect(limitFor(limits, 'alice')).toEqual({ maxTimeSeconds: 12 * 3600 });
+    expect(limitFor(limits, 'root')).toEqual({});
+    expect(limits.defaultTimeSeconds).toBe(7200);
+    expect(limits.killWaitSeconds).toBe(10);
+    expect(formatLimits(limits)).toEqual([
+      'Per-user limit: jobs of at most 3d',
+      '  alice: jobs of at most 12h',
+      '  root: no limit',
+      'Allowed users: everyone',
+      'Time limit of jobs that give none: 2h',
+      'At a time limit: SIGTERM, then SIGKILL 10s later',
     ]);
   });
 
@@ -169,6 +197,10 @@ describe('invalid host configs', () => {
       'or null for no limit',
     ],
     ['{"limits": {"allowedUsers": "alice"}}', 'limits.allowedUsers', 'a list of user names'],
+    ['{"limits": {"default": {"maxTime": "soon"}}}', 'limits.default.maxTime', 'length of time'],
+    ['{"limits": {"users": {"bob": {"maxTime": 5}}}}', 'limits.users.bob.maxTime', 'or null'],
+    ['{"limits": {"defaultTime": "2 fortnights"}}', 'limits.defaultTime', 'length of time'],
+    ['{"limits": {"killWaitSeconds": -1}}', 'limits.killWaitSeconds', 'whole number of seconds'],
     ['{"version": 2}', 'version', 'must be 1'],
     ['[]', '(top level)', 'must be a JSON object'],
   ])('%s names the file, %s and what is allowed', (text, field, allowed) => {

@@ -276,6 +276,95 @@ describe('pickIds', () => {
   });
 });
 
+/** Gives job `id` a time limit, and (when running) the deadline it was started with. */
+function limit(ledger: Ledger, id: string, seconds: number, deadline?: Date): void {
+  ledger.state = {
+    ...ledger.state,
+    jobs: ledger.state.jobs.map((job) =>
+      job.id === id
+        ? {
+            ...job,
+            timeLimit: { seconds },
+            ...(deadline ? { state: 'running', deadline: deadline.toISOString() } : {}),
+          }
+        : job,
+    ),
+  };
+}
+
+describe('plan: backfill with time limits', () => {
+  const HOUR_S = 3600;
+  const inOneHour = new Date(NOW.getTime() + HOUR_S * 1000);
+
+  it("starts a later job on the head's reservation only if its limit ends before the head can start", () => {
+    // Given 4 GPUs, alice's 2-GPU job running with an hour left, and bob's 4-GPU job at the head
+    const ledger = new Ledger();
+    const cap = capacity(4, 16, 64);
+    const running = ledger.submit('alice', request(2));
+    ledger.schedule(cap);
+    limit(ledger, running.id, HOUR_S, inOneHour);
+    const head = ledger.submit('bob', request(4));
+    // When jobs that fit on the 2 GPUs the head reserves come: 30 min, 2 h, and no limit
+    const short = ledger.submit('carol', request(1));
+    limit(ledger, short.id, 30 * 60);
+    const long = ledger.submit('dave', request(1));
+    limit(ledger, long.id, 2 * HOUR_S);
+    const unlimited = ledger.submit('erin', request(1));
+    const decision = plan(ledger.state, cap, NO_LIMITS, NOW);
+    // Then only the 30-minute job starts: it is gone before alice's job must have ended
+    expect(decision.head).toEqual({ id: head.id, seq: head.seq });
+    expect(decision.grants.map((g) => g.jobId)).toEqual([short.id]);
+    const waiting = describeQueue(ledger.state, cap, NO_LIMITS, NOW).filter(
+      (entry) => entry.status === 'waiting',
+    );
+    expect(waiting.map((entry) => entry.jobId)).toEqual([long.id, unlimited.id]);
+  });
+
+  it('counts the kill wait: a limit ending with it exactly when the head can start is fine', () => {
+    const ledger = new Ledger();
+    const cap = capacity(2, 16, 64);
+    const running = ledger.submit('alice', request(1));
+    ledger.schedule(cap);
+    limit(ledger, running.id, HOUR_S, inOneHour);
+    ledger.submit('bob', request(2));
+    const exact = ledger.submit('carol', request(1));
+    limit(ledger, exact.id, HOUR_S);
+    const oneSecondMore = ledger.submit('dave', request(1));
+    limit(ledger, oneSecondMore.id, HOUR_S + 1);
+    // alice's job gives its GPU back by its deadline plus the kill wait; so does carol's.
+    const withWait: UserLimits = { ...NO_LIMITS, killWaitSeconds: 30 };
+    expect(plan(ledger.state, cap, withWait, NOW).grants.map((g) => g.jobId)).toEqual([exact.id]);
+  });
+
+  it('never backfills the reservation while only an unlimited job ending lets the head start', () => {
+    const ledger = new Ledger();
+    const cap = capacity(2, 16, 64);
+    ledger.submit('alice', request(1));
+    ledger.schedule(cap);
+    ledger.submit('bob', request(2));
+    const short = ledger.submit('carol', request(1));
+    limit(ledger, short.id, 60);
+    expect(plan(ledger.state, cap, NO_LIMITS, NOW).grants).toEqual([]);
+  });
+
+  it("refuses at admission a limit above the user's maxTime, and no limit where there is one", () => {
+    const capped: UserLimits = { default: { maxTimeSeconds: HOUR_S }, users: {} };
+    const cap = capacity(0, 4, 8);
+    expect(
+      checkAdmission(request(0), 'alice', cap, capped, { timeLimit: { seconds: 60 } }),
+    ).toEqual({ ok: true });
+    expect(checkAdmission(request(0), 'alice', cap, capped, {})).toMatchObject({
+      ok: false,
+      refusal: 'time',
+    });
+    const tooLong = checkAdmission(request(0), 'alice', cap, capped, {
+      timeLimit: { seconds: 2 * HOUR_S },
+    });
+    expect(tooLong).toMatchObject({ ok: false, refusal: 'time' });
+    expect(!tooLong.ok && tooLong.reason).toContain('at most 1h');
+  });
+});
+
 describe('plan: reservation and backfill', () => {
   it('lets later jobs start only on what the head cannot use', () => {
     // Given 4 GPUs, 16 cores; alice holds 2 GPUs and 4 cores

@@ -10,9 +10,10 @@ describe('parseLedgerText', () => {
   });
 
   it('reports a ledger from a newer rp as such, even when the rest is unrecognisable', () => {
-    expect(parseLedgerText('{"version": 4, "entirely": "different"}')).toEqual({
+    const newer = LEDGER_VERSION + 1;
+    expect(parseLedgerText(`{"version": ${newer}, "entirely": "different"}`)).toEqual({
       kind: 'future',
-      version: 4,
+      version: newer,
     });
   });
 
@@ -32,6 +33,27 @@ describe('parseLedgerText', () => {
       kind: 'ok',
       state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
     });
+  });
+
+  it('reads a version 3 ledger (no time limits) as the current version', () => {
+    const job = makeJob({ id: '1234', seq: 2, detached: { launch: 'm1-ab12.json' } });
+    const parsed = parseLedgerText(JSON.stringify({ version: 3, nextSeq: 3, jobs: [job] }));
+    expect(parsed).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
+  it("keeps a job's time limit, warning signal and deadline", () => {
+    const job = makeJob({
+      id: '1234',
+      seq: 2,
+      state: 'running',
+      timeLimit: { seconds: 7200, signal: { name: 'SIGUSR1', before: 60 } },
+      deadline: '2026-12-02T12:00:00.000Z',
+    });
+    const state = { ...emptyLedger(), nextSeq: 3, jobs: [job] };
+    expect(parseLedgerText(JSON.stringify(state))).toEqual({ kind: 'ok', state });
   });
 
   it('keeps the host supervisor and which jobs are detached', () => {

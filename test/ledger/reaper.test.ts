@@ -224,10 +224,10 @@ describe('reapDead with real processes', () => {
     await add(makeJob({ id: '1001', seq: 1, supervisor: doomed.ref }));
     await add(makeJob({ id: '1002', seq: 2, supervisor: alive.ref }));
     await kill(doomed.child);
-    const containerIsRunning = vi.fn(async () => true);
+    const containerStatus = vi.fn(async () => ({ running: true }));
 
     // When any rp process reaps
-    const report = await reapDead(store, { isProcessAlive, containerIsRunning, clock });
+    const report = await reapDead(store, { isProcessAlive, containerStatus, clock });
 
     // Then only the dead supervisor's job is gone, recorded as reaped; Docker was not asked
     expect(report.reaped.map((job) => job.id)).toEqual(['1001']);
@@ -240,7 +240,7 @@ describe('reapDead with real processes', () => {
         endedAt: '2025-06-01T12:00:00.000Z',
       }),
     ]);
-    expect(containerIsRunning).not.toHaveBeenCalled();
+    expect(containerStatus).not.toHaveBeenCalled();
   });
 
   it('keeps a running orphan while its container runs, and releases it once it has exited', async () => {
@@ -251,8 +251,8 @@ describe('reapDead with real processes', () => {
     );
     await kill(supervisor.child);
     let running = true;
-    const containerIsRunning = vi.fn(async () => running);
-    const deps = { isProcessAlive, containerIsRunning, clock };
+    const containerStatus = vi.fn(async () => ({ running }));
+    const deps = { isProcessAlive, containerStatus, clock };
 
     // When reaping while Docker says the container runs
     const first = await reapDead(store, deps);
@@ -261,7 +261,7 @@ describe('reapDead with real processes', () => {
     expect(first.reaped).toEqual([]);
     expect(first.orphansRunning.map((job) => job.id)).toEqual(['1003']);
     expect((await store.read()).jobs.map((job) => job.id)).toEqual(['1003']);
-    expect(containerIsRunning).toHaveBeenCalledWith('c1');
+    expect(containerStatus).toHaveBeenCalledWith('c1');
 
     // When the container has exited
     running = false;
@@ -285,7 +285,7 @@ describe('reapDead with real processes', () => {
 
     const report = await reapDead(store, {
       isProcessAlive,
-      containerIsRunning: async () => {
+      containerStatus: async () => {
         throw new Error('Docker is not reachable');
       },
       clock,
@@ -311,7 +311,7 @@ describe('reapDead with real processes', () => {
         }));
         return false;
       },
-      containerIsRunning: async () => false,
+      containerStatus: async () => ({ running: false }),
       clock,
     });
 
@@ -337,7 +337,7 @@ describe('reapDead with real processes', () => {
       },
     };
   }
-  const noContainerRuns = async () => false;
+  const noContainerRuns = async () => ({ running: false });
 
   it("removes the container of a job reaped for a dead supervisor, and no live job's", async () => {
     // Given a granted job whose supervisor died after creating its container, and a live one's
@@ -354,7 +354,7 @@ describe('reapDead with real processes', () => {
     // When any rp process reaps
     const report = await reapDead(store, {
       isProcessAlive,
-      containerIsRunning: noContainerRuns,
+      containerStatus: noContainerRuns,
       clock,
       containers: docker.sweep,
     });
@@ -382,7 +382,7 @@ describe('reapDead with real processes', () => {
     // When any rp process reaps
     const report = await reapDead(store, {
       isProcessAlive,
-      containerIsRunning: noContainerRuns,
+      containerStatus: noContainerRuns,
       clock,
       containers: docker.sweep,
     });
@@ -400,7 +400,7 @@ describe('reapDead with real processes', () => {
     const docker = containers(() => []);
     const deps = {
       isProcessAlive,
-      containerIsRunning: noContainerRuns,
+      containerStatus: noContainerRuns,
       clock,
       containers: docker.sweep,
     };
@@ -435,7 +435,7 @@ describe('reapDead with real processes', () => {
     // When reaping
     const report = await reapDead(store, {
       isProcessAlive,
-      containerIsRunning: noContainerRuns,
+      containerStatus: noContainerRuns,
       clock,
       containers: docker.sweep,
     });
@@ -458,7 +458,7 @@ describe('reapDead with real processes', () => {
     // When the container check finds this process reaches another engine
     const reaping = reapDead(store, {
       isProcessAlive,
-      containerIsRunning: async () => {
+      containerStatus: async () => {
         throw new EngineMismatchError('another engine');
       },
       clock,

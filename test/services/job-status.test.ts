@@ -121,6 +121,9 @@ describe('buildHostStatus', () => {
         grantedAt: ago(193_000),
         startedAt: ago(192_000),
         runningMs: 192_000,
+        timeLimitSeconds: null,
+        deadline: null,
+        leftMs: null,
       },
       {
         id: '2002',
@@ -139,8 +142,34 @@ describe('buildHostStatus', () => {
         startedAt: null,
         // Not started yet: counted from the grant.
         runningMs: 5_000,
+        timeLimitSeconds: null,
+        deadline: null,
+        leftMs: null,
       },
     ]);
+  });
+
+  it("shows each job's time limit and, once it runs, the time it has left", () => {
+    const limited = ledger(
+      job({
+        id: '1001',
+        seq: 1,
+        user: 'alice',
+        state: 'running',
+        grant: { gpus: [0], cpus: [0], memoryMb: GB },
+        startedAt: ago(60_000),
+        timeLimit: { seconds: 3600 },
+        deadline: new Date(NOW.getTime() + 3_540_000).toISOString(),
+      }),
+      job({ id: '2002', seq: 2, user: 'bob', timeLimit: { seconds: 600 } }),
+      job({ id: '3003', seq: 3, user: 'carol' }),
+    );
+    const status = buildHostStatus(limited, POLICY, NOW);
+    expect(status.running[0]).toMatchObject({ timeLimitSeconds: 3600, leftMs: 3_540_000 });
+    expect(status.queue.map((entry) => entry.timeLimitSeconds)).toEqual([600, null]);
+    // Past its deadline (the kill wait runs): nothing left, never a negative amount.
+    const late = buildHostStatus(limited, POLICY, new Date(NOW.getTime() + 4_000_000));
+    expect(late.running[0]?.leftMs).toBe(0);
   });
 
   it("lists the queue in the scheduler's order, not in submission order", () => {

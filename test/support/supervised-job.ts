@@ -81,6 +81,7 @@ export function recordingReporter(): RecordingReporter {
     waiting: record('waiting'),
     started: record('started'),
     logFile: record('logFile'),
+    timedOut: record('timedOut'),
     finished: record('finished'),
   };
 }

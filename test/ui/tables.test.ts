@@ -24,13 +24,13 @@ describe('formatDuration', () => {
     [999, '0s'],
     [45 * SECOND, '45s'],
     [59 * SECOND + 999, '59s'],
-    [MINUTE, '1m 0s'],
+    [MINUTE, '1m'],
     [3 * MINUTE + 12 * SECOND, '3m 12s'],
-    [HOUR, '1h 0m'],
+    [HOUR, '1h'],
     [2 * HOUR + 5 * MINUTE + 59 * SECOND, '2h 5m'],
     [DAY - 1, '23h 59m'],
     [4 * DAY + HOUR + 30 * MINUTE, '4d 1h'],
-    [400 * DAY, '400d 0h'],
+    [400 * DAY, '400d'],
   ])('%i ms is %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
@@ -87,6 +87,8 @@ const alice: RunningRow = {
   cpus: [0, 1, 2, 3],
   memoryMb: 16 * GB,
   runningMs: 3 * MINUTE + 12 * SECOND,
+  timeLimitSeconds: 3600,
+  leftMs: 56 * MINUTE + 48 * SECOND,
 };
 
 const bob: RunningRow = {
@@ -99,6 +101,8 @@ const bob: RunningRow = {
   cpus: [4, 5, 7],
   memoryMb: 512,
   runningMs: 5 * SECOND,
+  timeLimitSeconds: null,
+  leftMs: null,
 };
 
 const carol: QueueRow = {
@@ -109,6 +113,7 @@ const carol: QueueRow = {
   request: { gpus: 1, cpus: 1, memoryMb: GB },
   waitingFor: '1 GPU (0 free)',
   waitingMs: MINUTE,
+  timeLimitSeconds: 90 * 60,
 };
 
 const dave: QueueRow = {
@@ -119,14 +124,15 @@ const dave: QueueRow = {
   request: { gpus: 2, cpus: 16, memoryMb: 64 * GB },
   waitingFor: '2 GPUs (0 free); behind job 4004 at the head of the queue',
   waitingMs: 2 * HOUR + 5 * MINUTE,
+  timeLimitSeconds: null,
 };
 
 describe('renderRunning', () => {
-  it('shows ids as typed and as named, cores as ranges, and how long each job has run', () => {
+  it('shows ids as typed and as named, cores as ranges, how long each job has run and has left', () => {
     expect(renderRunning([alice, bob])).toEqual([
-      'ID    NAME    USER   PROJECT  GPUS  CPUS   MEMORY  RUNNING FOR',
-      '1001  rp1001  alice  mnist    0     0-3     16 GB  3m 12s',
-      '2002  rp2002  bob    nlp-big  -     4-5,7  512 MB  starting (5s)',
+      'ID    NAME    USER   PROJECT  GPUS  CPUS   MEMORY  RUNNING FOR    LIMIT  LEFT',
+      '1001  rp1001  alice  mnist    0     0-3     16 GB  3m 12s         1h     56m 48s',
+      '2002  rp2002  bob    nlp-big  -     4-5,7  512 MB  starting (5s)  -      -',
     ]);
   });
 
@@ -138,9 +144,9 @@ describe('renderRunning', () => {
 describe('renderQueue', () => {
   it("lists the queue in the given order with each job's request and what it waits for", () => {
     expect(renderQueue([carol, dave])).toEqual([
-      '#  ID    USER   PROJECT  REQUEST                 SINCE  WAITING FOR',
-      '1  4004  carol  proj     1 GPU, 1 CPU, 1 GB      1m 0s  1 GPU (0 free)',
-      '2  3003  dave   vision   2 GPUs, 16 CPUs, 64 GB  2h 5m  2 GPUs (0 free); behind job 4004 at the head of the queue',
+      '#  ID    USER   PROJECT  REQUEST                 SINCE  LIMIT   WAITING FOR',
+      '1  4004  carol  proj     1 GPU, 1 CPU, 1 GB      1m     1h 30m  1 GPU (0 free)',
+      '2  3003  dave   vision   2 GPUs, 16 CPUs, 64 GB  2h 5m  -       2 GPUs (0 free); behind job 4004 at the head of the queue',
     ]);
   });
 
