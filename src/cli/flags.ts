@@ -23,3 +23,14 @@ export const shmFlag = Flags.custom<string>({
     return input;
   },
 });
+
+/** A whole number of at least 1: `--limit 20`. */
+export const countFlag = Flags.custom<number>({
+  helpValue: '<N>',
+  parse: async (input) => {
+    if (!/^\s*\d+\s*$/.test(input) || Number(input) < 1) {
+      throw new UsageError(`must be a whole number of at least 1 (e.g. 20), got "${input}"`);
+    }
+    return Number(input);
+  },
+});

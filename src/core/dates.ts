@@ -40,6 +40,20 @@ export function parseDateTime(text: string, now: Date): Date | undefined {
   return new Date(utc - offsetMinutes(offset) * 60_000);
 }
 
+/** What a `--since` value may look like, for hints. */
+export const SINCE_FORMS = `a length of time ago (7d, 12h, 30m) or a date-time: ${DATE_TIME_FORMS}`;
+
+/**
+ * A point in the past as `--since` takes it: a length of time before `now` ("7d"), or a
+ * date-time (parseDateTime); undefined when it is neither.
+ */
+export function parseSince(text: string, now: Date): Date | undefined {
+  const at = parseDateTime(text, now);
+  if (at !== undefined) return at;
+  const seconds = /^\s*\d/.test(text) ? parseSeconds(text) : undefined;
+  return seconds === undefined ? undefined : new Date(now.getTime() - seconds * 1000);
+}
+
 /** Whether the day exists: no February 30th, no month 13. */
 function isCalendarDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;

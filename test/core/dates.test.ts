@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDateTime } from '../../src/core/dates.js';
+import { parseDateTime, parseSince } from '../../src/core/dates.js';
 
 // Local times are compared with Dates built from local parts, so the tests hold in any TZ.
 const NOW = new Date('2026-03-05T10:00:00Z');
@@ -51,5 +51,18 @@ describe('parseDateTime', () => {
     '2026-W10',
   ])('returns undefined for %j', (text) => {
     expect(parseDateTime(text, NOW)).toBeUndefined();
+  });
+});
+
+describe('parseSince', () => {
+  it('reads a length of time as that long before now, and a date-time as itself', () => {
+    expect(parseSince('7d', NOW)?.toISOString()).toBe('2026-02-26T10:00:00.000Z');
+    expect(parseSince('90m', NOW)?.toISOString()).toBe('2026-03-05T08:30:00.000Z');
+    expect(parseSince('2026-03-01', NOW)?.toISOString()).toBe(new Date(2026, 2, 1).toISOString());
+    expect(parseSince('2026-03-01T00:00:00Z', NOW)?.toISOString()).toBe('2026-03-01T00:00:00.000Z');
+  });
+
+  it.each(['', 'last week', '-7d', '7 fortnights'])('returns undefined for %j', (text) => {
+    expect(parseSince(text, NOW)).toBeUndefined();
   });
 });
