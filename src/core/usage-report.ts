@@ -12,6 +12,8 @@
  *   no GPU was used in the window.
  * - A plain user's rows count only their own jobs; the totals always count everyone's.
  */
+import { DATE_TIME_FORMS, parseDateTime, parseSince, SINCE_FORMS } from './dates.js';
+import { UsageError } from './errors.js';
 import { dedupeHistory, historyKey, monthsBetween, startOfNextMonth } from './history-months.js';
 import type { HistoryRecord, JobEnding, JobEntry } from './ledger-state.js';
 
@@ -304,4 +306,63 @@ function byUsage(a: UsageRow, b: UsageRow): number {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The window, from the command line
+
+/** The window when none is given: the last 30 days. */
+export const DEFAULT_REPORT_DAYS = 30;
+export const DEFAULT_REPORT_SINCE = `${DEFAULT_REPORT_DAYS}d`;
+
+export interface WindowFlags {
+  since?: string;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * The window the flags name: `--since` (a length of time ago, or a date-time; 30d by default) up
+ * to now, or `--from` to `--to` (now by default; 30 days before `--to` when only it is given).
+ * Throws a UsageError naming the flag and the forms it takes.
+ */
+export function reportWindow(flags: WindowFlags, now: Date): UsageWindow {
+  if (flags.since !== undefined && (flags.from !== undefined || flags.to !== undefined)) {
+    throw new UsageError('--since cannot be combined with --from or --to', {
+      hint: 'give either --since 30d, or --from DATE [--to DATE]',
+    });
+  }
+  if (flags.from === undefined && flags.to === undefined) {
+    const since = flags.since ?? DEFAULT_REPORT_SINCE;
+    const from = parseSince(since, now);
+    if (from === undefined) {
+      throw new UsageError(`--since: "${since}" is not a time`, { hint: `use ${SINCE_FORMS}` });
+    }
+    return checked({ from, to: now }, '--since', 'now');
+  }
+  const to = flags.to === undefined ? now : dateFlag('--to', flags.to, now);
+  const from =
+    flags.from === undefined
+      ? new Date(to.getTime() - DEFAULT_REPORT_DAYS * MS_PER_DAY)
+      : dateFlag('--from', flags.from, now);
+  return checked({ from, to }, '--from', '--to');
+}
+
+function dateFlag(flag: string, text: string, now: Date): Date {
+  const at = parseDateTime(text, now);
+  if (at === undefined) {
+    throw new UsageError(`${flag}: "${text}" is not a date or time`, {
+      hint: `use ${DATE_TIME_FORMS}`,
+    });
+  }
+  return at;
+}
+
+function checked(window: UsageWindow, fromFlag: string, toFlag: string): UsageWindow {
+  if (window.from.getTime() >= window.to.getTime()) {
+    throw new UsageError(
+      `${fromFlag} (${window.from.toISOString()}) must be before ${toFlag} (${window.to.toISOString()})`,
+    );
+  }
+  return window;
 }

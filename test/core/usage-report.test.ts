@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/core/errors.js';
 import type { HistoryRecord, JobEntry } from '../../src/core/ledger-state.js';
 import {
   buildUsageReport,
@@ -6,6 +7,7 @@ import {
   isFailure,
   isoWeekKey,
   reportMonths,
+  reportWindow,
   startOfIsoWeek,
   type UsageJob,
   type UsageReportOptions,
@@ -299,5 +301,42 @@ describe('report helpers', () => {
       '2026-03',
     ]);
     expect(reportMonths(window, new Date('2026-02-10T00:00:00Z'))).toEqual(['2026-01', '2026-02']);
+  });
+});
+
+describe('reportWindow', () => {
+  const now = new Date('2026-03-31T12:00:00Z');
+  const iso = (flags: Parameters<typeof reportWindow>[0]) => {
+    const window = reportWindow(flags, now);
+    return [window.from.toISOString(), window.to.toISOString()];
+  };
+
+  it('is the last 30 days by default, or since a length of time or a date', () => {
+    expect(iso({})).toEqual(['2026-03-01T12:00:00.000Z', '2026-03-31T12:00:00.000Z']);
+    expect(iso({ since: '7d' })).toEqual(['2026-03-24T12:00:00.000Z', '2026-03-31T12:00:00.000Z']);
+    expect(iso({ since: '2026-03-30T00:00:00Z' })[0]).toBe('2026-03-30T00:00:00.000Z');
+  });
+
+  it('runs from --from to --to, now when --to is not given, 30 days before --to without --from', () => {
+    expect(iso({ from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' })).toEqual([
+      '2026-03-01T00:00:00.000Z',
+      '2026-03-08T00:00:00.000Z',
+    ]);
+    expect(iso({ from: '2026-03-01T00:00:00Z' })[1]).toBe(now.toISOString());
+    expect(iso({ to: '2026-03-31T00:00:00Z' })[0]).toBe('2026-03-01T00:00:00.000Z');
+  });
+
+  it('names the flags when they cannot be used', () => {
+    expect(() => reportWindow({ since: '7d', from: '2026-03-01' }, now)).toThrow(
+      '--since cannot be combined with --from or --to',
+    );
+    expect(() => reportWindow({ from: '2026-03-08T00:00Z', to: '2026-03-01T00:00Z' }, now)).toThrow(
+      /^--from \(2026-03-08T00:00:00.000Z\) must be before --to/,
+    );
+    expect(() => reportWindow({ from: 'last monday' }, now)).toThrow(UsageError);
+    expect(() => reportWindow({ from: 'last monday' }, now)).toThrow('--from: "last monday"');
+    expect(() => reportWindow({ to: '2026-02-30' }, now)).toThrow('--to: "2026-02-30"');
+    expect(() => reportWindow({ since: 'a while' }, now)).toThrow('--since: "a while"');
+    expect(() => reportWindow({ since: '+1h' }, now)).toThrow(/must be before now/);
   });
 });
