@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import { mustRun, runProcess, sleep, until, type ProcessResult } from './process.js';
 import { removeContainers, removeImages } from '../peers/docker.js';
+import { readHistory } from '../../src/ledger/history.js';
 import { ledgerPaths } from '../../src/ledger/paths.js';
 
 export const BASE_IMAGE = process.env.RP_BASE_IMAGE ?? 'rp-base:bookworm';
@@ -157,17 +158,8 @@ export interface HistoryRecord {
 }
 
 export async function historyRecords(sandbox: RpSandbox): Promise<HistoryRecord[]> {
-  const text = await readFile(ledgerPaths(sandbox.rpHome).history, 'utf8').catch(() => '');
-  const records: HistoryRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      records.push(JSON.parse(line) as HistoryRecord);
-    } catch {
-      // A line being appended right now: it is read on the next poll.
-    }
-  }
-  return records;
+  // A line being appended right now is skipped; it is read on the next poll.
+  return (await readHistory(ledgerPaths(sandbox.rpHome).history)).records;
 }
 
 /** Releases hold.sh jobs waiting for `key`. */

@@ -37,3 +37,14 @@ export const signalFlag = Flags.string({
     'send this signal SECONDS (default 60) before the time limit, e.g. USR1@300 to checkpoint; the job also sees its deadline as RP_DEADLINE (epoch seconds)',
   helpValue: '<NAME[@SECONDS]>',
 });
+
+/** A whole number of at least 1: `--limit 20`. */
+export const countFlag = Flags.custom<number>({
+  helpValue: '<N>',
+  parse: async (input) => {
+    if (!/^\s*\d+\s*$/.test(input) || Number(input) < 1) {
+      throw new UsageError(`must be a whole number of at least 1 (e.g. 20), got "${input}"`);
+    }
+    return Number(input);
+  },
+});

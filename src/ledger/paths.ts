@@ -9,15 +9,26 @@ import { join, resolve } from 'node:path';
 /** The group-writable folder under the host directory that holds the queue's files. */
 export const QUEUE_DIR = 'queue';
 export const LEDGER_FILE = 'ledger.json';
-export const HISTORY_FILE = 'history.jsonl';
+/** The folder of the history's monthly files (`2026-12.jsonl`); see history.ts. */
+export const HISTORY_DIR = 'history';
+/** The single history file of earlier rp versions: still read, never written. */
+export const LEGACY_HISTORY_FILE = 'history.jsonl';
+
+/** Where the history lives (see history.ts). */
+export interface HistoryPaths {
+  /** The folder of the monthly files, `queue/history`. */
+  dir: string;
+  /** The single file of earlier rp versions, `queue/history.jsonl`: read, never written. */
+  legacy: string;
+}
 
 export interface LedgerPaths {
   /** The queue folder (`<rpHome>/queue`); watched for changes (see watch.ts). */
   dir: string;
   /** The ledger: live jobs only, replaced as a whole by every write. */
   ledger: string;
-  /** Finished jobs, one JSON line each, only ever appended to. */
-  history: string;
+  /** Finished jobs, one JSON line each, only ever appended to: a file per month. */
+  history: HistoryPaths;
   /** The lock directory proper-lockfile creates with mkdir (atomic) while a transaction runs. */
   lock: string;
 }
@@ -25,7 +36,12 @@ export interface LedgerPaths {
 export function ledgerPaths(rpHome: string): LedgerPaths {
   const dir = join(resolve(rpHome), QUEUE_DIR);
   const ledger = join(dir, LEDGER_FILE);
-  return { dir, ledger, history: join(dir, HISTORY_FILE), lock: `${ledger}.lock` };
+  return {
+    dir,
+    ledger,
+    history: { dir: join(dir, HISTORY_DIR), legacy: join(dir, LEGACY_HISTORY_FILE) },
+    lock: `${ledger}.lock`,
+  };
 }
 
 /** Where a corrupt ledger is kept: `ledger.json.corrupt-<timestamp>`, safe in file names. */

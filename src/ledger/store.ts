@@ -63,7 +63,7 @@ export interface LedgerDecision<T> {
   /** Return the very state object you were given to change nothing (no write happens). */
   state: LedgerState;
   result: T;
-  /** Finished jobs removed by this decision; appended to history.jsonl before the ledger write. */
+  /** Finished jobs removed by this decision; appended to the history before the ledger write. */
   history?: readonly HistoryRecord[];
 }
 
@@ -269,7 +269,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         throw new Error(`bug: a ledger decision produced an invalid ledger: ${invalid}`);
       }
       await lock.assertHeld();
-      await appendHistory(paths.history, history, fileMode);
+      await appendHistory(paths.history, history, { mode: fileMode, now: options.clock.now() });
       await write(lock, decision.state);
       const changed = changedJobs(loaded.state, decision.state);
       if (detachedJobsChanged(loaded.state, decision.state)) changed.push(SUPERVISOR_BELL);

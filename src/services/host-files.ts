@@ -36,7 +36,10 @@ export interface HostPaths {
   queue: string;
   inventory: string;
   ledger: string;
+  /** The folder of the history's monthly files (`2026-12.jsonl`). */
   history: string;
+  /** The single history file of earlier rp versions, still read when present. */
+  legacyHistory: string;
 }
 
 /** $RP_HOME, or /var/lib/rp; always absolute so messages name one unambiguous place. */
@@ -53,7 +56,8 @@ export function hostPaths(rpHome: string): HostPaths {
     queue: ledger.dir,
     inventory: join(ledger.dir, INVENTORY_FILE),
     ledger: ledger.ledger,
-    history: ledger.history,
+    history: ledger.history.dir,
+    legacyHistory: ledger.history.legacy,
   };
 }
 

@@ -3,7 +3,8 @@
  * member of the docker group can queue jobs; `rp host show` and `rp host refresh` report and
  * renew what rp knows of the machine (see host-policy.ts).
  */
-import { chmod, chown, mkdir, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import {
@@ -136,9 +137,21 @@ export async function initHost(options: InitHostOptions): Promise<InitHostResult
       );
     }
   }
+  // The history folder is the group's as well: every member's rp appends to its monthly files.
+  await makeDirectory(paths.history, paths.home);
+  if (sharedWith !== undefined && (await stat(paths.history)).gid !== sharedWith.gid) {
+    try {
+      await chown(paths.history, -1, sharedWith.gid);
+    } catch (error) {
+      warnings.push(
+        `could not give ${paths.history} to group ${sharedWith.name} (${errorCode(error)})`,
+      );
+    }
+  }
   for (const [dir, mode] of [
     [paths.home, HOST_DIR_MODE],
     [paths.queue, QUEUE_DIR_MODE],
+    [paths.history, QUEUE_DIR_MODE],
   ] as const) {
     try {
       await chmod(dir, mode);
@@ -156,7 +169,8 @@ export async function initHost(options: InitHostOptions): Promise<InitHostResult
     throw hostDirError(error, paths.config, 'write', paths.home);
   }
   // Files made before this init (by an rp run without the group, say) become shared as well.
-  for (const file of [paths.inventory, paths.ledger, paths.history]) {
+  const historyFiles = (await readdir(paths.history)).map((name) => join(paths.history, name));
+  for (const file of [paths.inventory, paths.ledger, paths.legacyHistory, ...historyFiles]) {
     const problem = await shareFile(file, sharedWith);
     if (problem !== undefined) warnings.push(problem);
   }

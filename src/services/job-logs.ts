@@ -4,8 +4,9 @@
  */
 import { open } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.js';
-import { jobLabel } from '../core/ledger-state.js';
-import { readHistory } from '../ledger/history.js';
+import { jobLabel, type HistoryRecord } from '../core/ledger-state.js';
+import { historyNewestFirst } from '../ledger/history.js';
+import type { HistoryPaths } from '../ledger/paths.js';
 import type { HostSession } from './host-session.js';
 
 /** How often a followed log is read again when the ledger does not change. */
@@ -34,12 +35,10 @@ export async function printJobLogs(session: HostSession, options: LogsOptions): 
 async function findLogFile(session: HostSession, jobId: string): Promise<string> {
   const jobs = (await session.store.read()).jobs;
   const live = jobs.find((job) => jobLabel(job) === jobId);
-  const history = live ? [] : (await readHistory(session.store.paths.history)).records;
-  const ended = history.filter((record) => jobLabel(record) === jobId).at(-1);
-  const record = live ?? ended;
+  const found = live ? undefined : await findEnded(session.store.paths.history, jobId);
+  const record = live ?? found?.ended;
   if (!record) {
-    const tasks = [...jobs, ...history].filter((job) => job.id === jobId && job.array);
-    const first = tasks[0];
+    const first = jobs.find((job) => job.id === jobId && job.array) ?? found?.task;
     if (first) {
       throw new ConfigError(`${jobId} is an array: each of its tasks has a log of its own`, {
         hint: `name one task, e.g. rp logs ${jobLabel(first)}; "rp ps --expand" lists them`,
@@ -58,6 +57,23 @@ async function findLogFile(session: HostSession, jobId: string): Promise<string>
     );
   }
   return record.logFile;
+}
+
+/**
+ * The latest record of the finished job `jobId`, reading the history from the newest month back
+ * until it is found; else a task of an array of that id, if any, for the hint.
+ */
+async function findEnded(
+  paths: HistoryPaths,
+  jobId: string,
+): Promise<{ ended?: HistoryRecord; task?: HistoryRecord }> {
+  let task: HistoryRecord | undefined;
+  for await (const month of historyNewestFirst(paths)) {
+    const ended = month.records.filter((record) => jobLabel(record) === jobId).at(-1);
+    if (ended) return { ended };
+    task ??= month.records.find((record) => record.id === jobId && record.array);
+  }
+  return { task };
 }
 
 /** Writes what the file holds past `offset`; returns the new offset. A missing file is empty. */

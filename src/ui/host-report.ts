@@ -8,7 +8,7 @@ export function renderHostReport(report: HostReport): string[] {
     `  config:    ${report.paths.config}`,
     `  inventory: ${report.paths.inventory} (detected ${report.detectedAt})`,
     `  ledger:    ${report.paths.ledger}`,
-    `  history:   ${report.paths.history}`,
+    `  history:   ${report.paths.history}/ (a file per month, YYYY-MM.jsonl)`,
     '',
     ...formatCapacity(report.capacity),
     '',

@@ -55,7 +55,7 @@ const ledgerText = () => readFile(join(queue, 'ledger.json'), 'utf8');
 async function leftovers(): Promise<string[]> {
   const names = await readdir(queue);
   return names.filter(
-    (name) => !['ledger.json', 'history.jsonl'].includes(name) && !name.includes('.corrupt-'),
+    (name) => !['ledger.json', 'history'].includes(name) && !name.includes('.corrupt-'),
   );
 }
 
@@ -288,7 +288,10 @@ describe('ledger store', () => {
 
   it('keeps earlier history lines readable after a writer crashed mid-line', async () => {
     const store = await open();
-    await writeFile(store.paths.history, '{"id":"1234","user":"bo'); // no newline: a torn append
+    // No newline: a torn append, in the month the unreadable end time below is filed under.
+    await mkdir(store.paths.history.dir, { recursive: true });
+    const month = clock.now().toISOString().slice(0, 7);
+    await writeFile(join(store.paths.history.dir, `${month}.jsonl`), '{"id":"1234","user":"bo');
     const job = makeJob({ id: '1357', seq: 1 });
     await store.transact((state) => ({ state: withJob(state, job), result: undefined }));
 

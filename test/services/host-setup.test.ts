@@ -152,8 +152,13 @@ describe('initHost', () => {
     await mkdir(join(rpHome, 'queue'), { recursive: true });
     const history = join(rpHome, 'queue/history.jsonl');
     await writeFile(history, '', { mode: 0o644 });
+    const month = join(rpHome, 'queue/history/2026-12.jsonl');
+    await mkdir(join(rpHome, 'queue/history'), { mode: 0o755 });
+    await writeFile(month, '', { mode: 0o644 });
     await initHost({ rpHome, force: false, detect: fakeProbe(), findGroup: ownGroup });
     expect((await stat(history)).mode & 0o777).toBe(0o664);
+    expect((await stat(month)).mode & 0o777).toBe(0o664);
+    expect((await stat(join(rpHome, 'queue/history'))).mode & 0o7777).toBe(0o2775);
   });
 
   it('says what to do when the directory cannot be created', async () => {
@@ -303,7 +308,7 @@ describe('showHost', () => {
     );
     const report = await showHost({ rpHome, detect: fakeProbe() });
     expect(report.paths.ledger).toBe(join(rpHome, 'queue/ledger.json'));
-    expect(report.paths.history).toBe(join(rpHome, 'queue/history.jsonl'));
+    expect(report.paths.history).toBe(join(rpHome, 'queue/history'));
     // Show compares explicit GPUs with nvidia-smi, to name them and to warn.
     expect(report.capacity.gpus[0]).toMatchObject({ index: 0, name: 'Fake GPU' });
     expect(report.warnings).toEqual([

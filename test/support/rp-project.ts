@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { readHistory as readHistoryFiles } from '../../src/ledger/history.js';
 import { ledgerPaths } from '../../src/ledger/paths.js';
 import { rp, RP_BIN, type RpResult } from './cli.js';
 import { BASE_IMAGE, docker, removeProjectImages } from './docker.js';
@@ -80,12 +81,9 @@ function startRpRun(args: string[], cwd: string, env: Record<string, string>) {
   });
 }
 
-/** Reads the history of the host at `rpHome`. */
+/** Reads the history of the host at `rpHome`: every month's file, in the order appended. */
 export async function readHistory(rpHome: string): Promise<HistoryRecord[]> {
-  return (await readFile(ledgerPaths(rpHome).history, 'utf8').catch(() => ''))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as HistoryRecord);
+  return (await readHistoryFiles(ledgerPaths(rpHome).history)).records;
 }
 
 /** Rewrites the config of the host at `rpHome` through `edit`. */
