@@ -45,6 +45,44 @@ export interface UserLimits {
   defaultTimeSeconds?: number;
   /** How long a job stopped at its limit gets between SIGTERM and SIGKILL; default 30. */
   killWaitSeconds?: number;
+  /** The host's booking rules (config.json `bookings`); absent: the defaults. */
+  bookings?: BookingRules;
+}
+
+/** What one user may book (config.json `bookings`, and a user's entry in `bookings.users`). */
+export interface BookingAllowance {
+  /** How far ahead a booking may start. */
+  maxAheadDays: number;
+  /** How long one booking may last. */
+  maxHours: number;
+  /** How many upcoming and active bookings one user may hold. */
+  maxActivePerUser: number;
+}
+
+export interface BookingRules extends BookingAllowance {
+  /** Starts and ends fall on multiples of this many minutes past the hour (30: :00 and :30). */
+  alignMinutes: number;
+  /** A job granted in a booking may run this long past its end. */
+  overrunMinutes: number;
+  /** A booking none of whose user's jobs has run this long after its start is released. */
+  idleReleaseMinutes: number;
+  /** Per-user allowances, merged with the host's. */
+  users: Record<string, BookingAllowance>;
+}
+
+export const DEFAULT_BOOKING_RULES: BookingRules = {
+  maxAheadDays: 14,
+  maxHours: 24,
+  maxActivePerUser: 2,
+  alignMinutes: 1,
+  overrunMinutes: 0,
+  idleReleaseMinutes: 30,
+  users: {},
+};
+
+/** The booking rules for `user`: their own allowance where the config gives one. */
+export function bookingAllowanceFor(rules: BookingRules, user: string): BookingAllowance {
+  return Object.hasOwn(rules.users, user) ? (rules.users[user] ?? rules) : rules;
 }
 
 /** Seconds between SIGTERM and SIGKILL at a job's time limit when the config says nothing. */
@@ -219,6 +257,32 @@ const limitsSchema = strictObject(
   'an object like {"default": {"gpus": 4}, "users": {"alice": {"gpus": 8}}}',
 );
 
+const ALLOWANCE_FIELDS = {
+  maxAheadDays: wholeNumber('must be a whole number of days (0 or more)', 0).optional(),
+  maxHours: amount('must be a number of hours above 0', { positive: true }).optional(),
+  maxActivePerUser: wholeNumber('must be a whole number of bookings (0 or more)', 0).optional(),
+};
+
+const bookingsSchema = strictObject(
+  {
+    ...ALLOWANCE_FIELDS,
+    alignMinutes: wholeNumber('must be a whole number of minutes from 1 to 60', 1)
+      .max(60, { error: 'must be a whole number of minutes from 1 to 60' })
+      .refine((minutes) => 60 % minutes === 0, {
+        error: 'must divide an hour: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60',
+      })
+      .optional(),
+    overrunMinutes: wholeNumber('must be a whole number of minutes (0 or more)', 0).optional(),
+    idleReleaseMinutes: wholeNumber('must be a whole number of minutes (1 or more)', 1).optional(),
+    users: z
+      .record(userNameSchema, strictObject(ALLOWANCE_FIELDS, 'an object like {"maxHours": 48}'), {
+        error: 'must be an object mapping user names to rules, like {"alice": {"maxHours": 48}}',
+      })
+      .optional(),
+  },
+  'an object like {"maxAheadDays": 14, "maxHours": 24, "alignMinutes": 30}',
+);
+
 export const hostConfigSchema = strictObject(
   {
     version: z.literal(1, { error: 'must be 1 (the only version there is)' }).optional(),
@@ -229,8 +293,9 @@ export const hostConfigSchema = strictObject(
       systemReserveGb: 'auto',
     }),
     limits: limitsSchema.default({ default: {}, users: {} }),
+    bookings: bookingsSchema.optional(),
   },
-  'a JSON object like {"capacity": {...}, "limits": {...}}',
+  'a JSON object like {"capacity": {...}, "limits": {...}, "bookings": {...}}',
 );
 
 export type HostConfig = z.infer<typeof hostConfigSchema>;
@@ -352,7 +417,9 @@ export function resolveHostConfig(
     cpus: resolveCpus(config.capacity.cpus, inventory, file),
     memoryMb: resolveMemory(config.capacity, inventory, file, warnings),
   };
-  return { capacity, limits: resolveLimits(config.limits), warnings };
+  const limits = resolveLimits(config.limits);
+  if (config.bookings !== undefined) limits.bookings = resolveBookingRules(config.bookings);
+  return { capacity, limits, warnings };
 }
 
 function resolveGpus(
@@ -490,6 +557,25 @@ function resolveLimits(limits: HostConfig['limits']): UserLimits {
   if (defaultTime !== undefined) resolved.defaultTimeSeconds = defaultTime;
   if (limits.killWaitSeconds !== undefined) resolved.killWaitSeconds = limits.killWaitSeconds;
   return resolved;
+}
+
+function resolveBookingRules(bookings: NonNullable<HostConfig['bookings']>): BookingRules {
+  const base = DEFAULT_BOOKING_RULES;
+  const allowance = (entry: typeof bookings, fallback: BookingAllowance): BookingAllowance => ({
+    maxAheadDays: entry.maxAheadDays ?? fallback.maxAheadDays,
+    maxHours: entry.maxHours ?? fallback.maxHours,
+    maxActivePerUser: entry.maxActivePerUser ?? fallback.maxActivePerUser,
+  });
+  const host = allowance(bookings, base);
+  return {
+    ...host,
+    alignMinutes: bookings.alignMinutes ?? base.alignMinutes,
+    overrunMinutes: bookings.overrunMinutes ?? base.overrunMinutes,
+    idleReleaseMinutes: bookings.idleReleaseMinutes ?? base.idleReleaseMinutes,
+    users: Object.fromEntries(
+      Object.entries(bookings.users ?? {}).map(([user, entry]) => [user, allowance(entry, host)]),
+    ),
+  };
 }
 
 /** Seconds of a validated time text; undefined for none or "unlimited". */

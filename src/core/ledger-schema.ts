@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import {
   LEDGER_VERSION,
+  type Booking,
   type HistoryRecord,
   type JobEntry,
   type LedgerState,
@@ -73,20 +74,34 @@ export const jobEntrySchema = z.object({
     .optional(),
   timeLimit: timeLimitSchema.optional(),
   deadline: isoTimestamp.optional(),
+  booking: z.object({ id: z.string().min(1), until: isoTimestamp }).optional(),
+});
+
+export const bookingSchema = z.object({
+  id: z.string().regex(/^b\d{4}$/, '"b" and four digits'),
+  user: z.string(),
+  uid: nonNegativeInt,
+  start: isoTimestamp,
+  end: isoTimestamp,
+  request: resourceRequestSchema,
+  gpuIds: z.array(nonNegativeInt).optional(),
+  createdAt: isoTimestamp,
+  usedAt: isoTimestamp.optional(),
 });
 
 const jobKeySchema = z.object({ id: z.string(), seq: z.number().int().positive() });
 
 export const ledgerStateSchema = z
   .object({
-    // Versions 1 to 3 lack only optional fields: read as they are, written back as the latest.
+    // Versions 1 to 4 lack only optional fields: read as they are, written back as the latest.
     version: z
-      .union([z.literal(1), z.literal(2), z.literal(3), z.literal(LEDGER_VERSION)])
+      .union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(LEDGER_VERSION)])
       .transform((): typeof LEDGER_VERSION => LEDGER_VERSION),
     nextSeq: z.number().int().positive(),
     jobs: z.array(jobEntrySchema),
     head: jobKeySchema.optional(),
     hostSupervisor: processRefSchema.optional(),
+    bookings: z.array(bookingSchema).optional(),
   })
   .superRefine((state, ctx) => {
     for (const issue of crossEntryIssues(state)) ctx.addIssue({ code: 'custom', ...issue });
@@ -129,6 +144,7 @@ const ledgerTopSchema = z.object({
   nextSeq: z.number().int().positive(),
   head: jobKeySchema.optional(),
   hostSupervisor: processRefSchema.optional(),
+  bookings: z.array(bookingSchema).optional(),
 });
 
 /**
@@ -216,4 +232,5 @@ export type LedgerSchemaMatchesTypes = [
   Expect<Equals<z.infer<typeof jobEntrySchema>, JobEntry>>,
   Expect<Equals<z.infer<typeof processRefSchema>, ProcessRef>>,
   Expect<Equals<z.infer<typeof historyRecordSchema>, HistoryRecord>>,
+  Expect<Equals<z.infer<typeof bookingSchema>, Booking>>,
 ];

@@ -5,11 +5,11 @@
 
 /**
  * 2 added the recorded head of the queue and each job's image; 3 the detached jobs and their host
- * supervisor; 4 time limits and deadlines. An older file is read as it is (it has none of these)
- * and written back as version 4; an rp that knows only an older version then refuses the file
+ * supervisor; 4 time limits and deadlines; 5 bookings. An older file is read as it is (it has none
+ * of these) and written back as version 5; an rp that knows only an older version then refuses the file
  * instead of dropping what it does not know.
  */
-export const LEDGER_VERSION = 4;
+export const LEDGER_VERSION = 5;
 
 /** What a job asks for. Memory is kept in whole MiB so sums never drift. */
 export interface ResourceRequest {
@@ -91,6 +91,11 @@ export interface JobEntry {
    * labels, so whoever finds it overdue can stop it (src/core/time-limits.ts).
    */
   deadline?: string;
+  /**
+   * Granted to its user during their booking: it runs at most until `until` (ISO: the booking's
+   * end plus the host's overrun), whatever its own limit.
+   */
+  booking?: { id: string; until: string };
 }
 
 export interface TimeLimitSpec {
@@ -129,6 +134,28 @@ export interface LedgerState {
    * in a transaction; absent when there is none. A dead one is replaced by the next rp command.
    */
   hostSupervisor?: ProcessRef;
+  /** Upcoming and active bookings (`rp book`), by start; absent when there are none. */
+  bookings?: Booking[];
+}
+
+/**
+ * Resources booked ahead (`rp book`): during [start, end) they are kept for `user`, whose jobs
+ * take them ahead of the queue; before it, other jobs may use them only if they end by `start`.
+ */
+export interface Booking {
+  /** "b" and four digits, unique among the ledger's bookings ("rp book --cancel b1234"). */
+  id: string;
+  user: string;
+  uid: number;
+  /** ISO, on whole minutes. */
+  start: string;
+  end: string;
+  request: ResourceRequest;
+  /** Specific GPUs (`--gpu-ids 0,3`) rather than any `request.gpus` of them. */
+  gpuIds?: number[];
+  createdAt: string;
+  /** When a job of its user was first seen holding resources during it (idle release). */
+  usedAt?: string;
 }
 
 export function emptyLedger(): LedgerState {

@@ -134,6 +134,24 @@ describe('parseHostConfig and resolveHostConfig', () => {
     ]);
   });
 
+  it('reads the booking rules, merging per-user allowances with the host defaults', () => {
+    const { limits } = resolveText(
+      JSON.stringify({
+        bookings: { maxHours: 8, alignMinutes: 30, users: { alice: { maxHours: 48 } } },
+      }),
+    );
+    expect(limits.bookings).toEqual({
+      maxAheadDays: 14,
+      maxHours: 8,
+      maxActivePerUser: 2,
+      alignMinutes: 30,
+      overrunMinutes: 0,
+      idleReleaseMinutes: 30,
+      users: { alice: { maxAheadDays: 14, maxHours: 48, maxActivePerUser: 2 } },
+    });
+    expect(resolveText('{}').limits.bookings).toBeUndefined();
+  });
+
   it('reads time caps, the default time limit and the kill wait; null lifts a cap', () => {
     const { limits } = resolveText(
       JSON.stringify({
@@ -201,6 +219,9 @@ describe('invalid host configs', () => {
     ['{"limits": {"users": {"bob": {"maxTime": 5}}}}', 'limits.users.bob.maxTime', 'or null'],
     ['{"limits": {"defaultTime": "2 fortnights"}}', 'limits.defaultTime', 'length of time'],
     ['{"limits": {"killWaitSeconds": -1}}', 'limits.killWaitSeconds', 'whole number of seconds'],
+    ['{"bookings": {"alignMinutes": 7}}', 'bookings.alignMinutes', 'must divide an hour'],
+    ['{"bookings": {"maxHours": 0}}', 'bookings.maxHours', 'hours above 0'],
+    ['{"bookings": {"users": {"bob": {"align": 5}}}}', 'bookings.users.bob', 'unknown field'],
     ['{"version": 2}', 'version', 'must be 1'],
     ['[]', '(top level)', 'must be a JSON object'],
   ])('%s names the file, %s and what is allowed', (text, field, allowed) => {

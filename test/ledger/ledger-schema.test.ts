@@ -35,6 +35,36 @@ describe('parseLedgerText', () => {
     });
   });
 
+  it('reads a version 4 ledger (no bookings) as the current version', () => {
+    const job = makeJob({ id: '1234', seq: 2, timeLimit: { seconds: 60 } });
+    const parsed = parseLedgerText(JSON.stringify({ version: 4, nextSeq: 3, jobs: [job] }));
+    expect(parsed).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
+  it('keeps bookings, and which booking a job was granted in', () => {
+    const job = makeJob({
+      id: '1234',
+      seq: 2,
+      state: 'granted',
+      booking: { id: 'b1001', until: '2026-12-03T17:00:00.000Z' },
+    });
+    const booking = {
+      id: 'b1001',
+      user: 'alice',
+      uid: 1000,
+      start: '2026-12-03T09:00:00.000Z',
+      end: '2026-12-03T17:00:00.000Z',
+      request: { gpus: 2, cpus: 8, memoryMb: 65536 },
+      gpuIds: [0, 3],
+      createdAt: '2026-12-02T10:00:00.000Z',
+    };
+    const state = { ...emptyLedger(), nextSeq: 3, jobs: [job], bookings: [booking] };
+    expect(parseLedgerText(JSON.stringify(state))).toEqual({ kind: 'ok', state });
+  });
+
   it('reads a version 3 ledger (no time limits) as the current version', () => {
     const job = makeJob({ id: '1234', seq: 2, detached: { launch: 'm1-ab12.json' } });
     const parsed = parseLedgerText(JSON.stringify({ version: 3, nextSeq: 3, jobs: [job] }));
