@@ -12,7 +12,7 @@ import { formatSeconds } from './durations.js';
 import { ConfigError, UsageError } from './errors.js';
 import {
   bookingAllowanceFor,
-  DEFAULT_BOOKING_RULES,
+  bookingRulesOf,
   type BookingRules,
   type HostCapacity,
   type UserLimits,
@@ -50,11 +50,6 @@ export function overlaps(
   b: { start: number; end: number },
 ): boolean {
   return a.start < b.end && b.start < a.end;
-}
-
-/** The rules in force: the config's, or the defaults. */
-export function bookingRulesOf(limits: UserLimits): BookingRules {
-  return limits.bookings ?? DEFAULT_BOOKING_RULES;
 }
 
 /** Bookings that have not ended by `now`, by start. */

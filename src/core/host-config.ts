@@ -80,6 +80,11 @@ export const DEFAULT_BOOKING_RULES: BookingRules = {
   users: {},
 };
 
+/** The booking rules in force: the config's, or the defaults. */
+export function bookingRulesOf(limits: UserLimits): BookingRules {
+  return limits.bookings ?? DEFAULT_BOOKING_RULES;
+}
+
 /** The booking rules for `user`: their own allowance where the config gives one. */
 export function bookingAllowanceFor(rules: BookingRules, user: string): BookingAllowance {
   return Object.hasOwn(rules.users, user) ? (rules.users[user] ?? rules) : rules;

@@ -17,7 +17,9 @@ import {
   type ProcessRef,
 } from './ledger-state.js';
 import { checkAdmission, plan, type AdmissionRefusal } from './scheduler.js';
-import { deadlineOf } from './time-limits.js';
+import { jobDeadline } from './time-limits.js';
+import { tendBookings } from './booking-reservations.js';
+import { bookingRulesOf } from './host-config.js';
 
 export interface HostPolicy {
   capacity: HostCapacity;
@@ -135,7 +137,9 @@ function admit(
  * Queued jobs the current config can no longer serve stay queued (see plan()). Returns the same
  * state object when nothing changes.
  */
-export function schedule(state: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
+export function schedule(current: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
+  // Bookings first: used ones are marked, idle and ended ones leave, before anything is granted.
+  const state = tendBookings(current, bookingRulesOf(policy.limits), now).state;
   const decided = plan(state, policy.capacity, policy.limits, now);
   const headMoved = !sameKey(decided.head, state.head);
   if (decided.grants.length === 0 && !headMoved) return { state, result: undefined };
@@ -144,9 +148,15 @@ export function schedule(state: LedgerState, policy: HostPolicy, now: Date): Tra
     ...state,
     jobs: state.jobs.map((job) => {
       const granted = grants.get(`${job.id}:${job.seq}`);
-      return granted
-        ? { ...job, state: 'granted', grant: granted.grant, grantedAt: decided.grantedAt }
-        : job;
+      if (!granted) return job;
+      const inBooking = granted.booking === undefined ? {} : { booking: { ...granted.booking } };
+      return {
+        ...job,
+        state: 'granted',
+        grant: granted.grant,
+        grantedAt: decided.grantedAt,
+        ...inBooking,
+      };
     }),
   };
   if (decided.head === undefined) delete next.head;
@@ -173,13 +183,14 @@ export function markRunning(
 ): Transition<JobEntry | undefined> {
   const job = state.jobs.find((entry) => isJob(entry, key));
   if (!job || job.state === 'queued') return { state, result: undefined };
+  const deadline = jobDeadline(job, now);
   const running: JobEntry = {
     ...job,
     state: 'running',
     container,
     startedAt: now.toISOString(),
     ...(supervisor ? { supervisor: { ...supervisor } } : {}),
-    ...(job.timeLimit ? { deadline: deadlineOf(now, job.timeLimit.seconds).toISOString() } : {}),
+    ...(deadline ? { deadline: deadline.toISOString() } : {}),
   };
   return {
     state: { ...state, jobs: state.jobs.map((entry) => (entry === job ? running : entry)) },

@@ -29,8 +29,16 @@
  *    resources; like a user limit, it reserves nothing, so it never holds up other jobs.
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
-import { isUserAllowed, limitFor } from './host-config.js';
-import type { Grant, JobEntry, JobKey, LedgerState, ResourceRequest } from './ledger-state.js';
+import { bookingRulesOf, isUserAllowed, limitFor } from './host-config.js';
+import { BookingLedger, bookingUntil, type Holdback } from './booking-reservations.js';
+import type {
+  Booking,
+  Grant,
+  JobEntry,
+  JobKey,
+  LedgerState,
+  ResourceRequest,
+} from './ledger-state.js';
 import { killWaitOf, latestEndMs, timeLimitRefusal } from './time-limits.js';
 import type { ResourceKind } from './units.js';
 import { formatAmount, formatMemory, RESOURCE_KINDS } from './units.js';
@@ -135,6 +143,8 @@ export interface PlannedGrant {
   seq: number;
   user: string;
   grant: Grant;
+  /** Granted in its user's booking: runs at most until its end (plus the overrun). */
+  booking?: JobEntry['booking'];
 }
 
 export interface Plan {
@@ -167,7 +177,14 @@ export function plan(
   for (const outcome of result.outcomes) {
     const { job } = outcome;
     if (outcome.kind === 'granted') {
-      grants.push({ jobId: job.id, seq: job.seq, user: job.user, grant: outcome.grant });
+      const booking = outcome.booking === undefined ? {} : { booking: outcome.booking };
+      grants.push({
+        jobId: job.id,
+        seq: job.seq,
+        user: job.user,
+        grant: outcome.grant,
+        ...booking,
+      });
     }
   }
   return {
@@ -267,7 +284,7 @@ type Amounts = Record<ResourceKind, number>;
 const NOTHING: Amounts = { gpus: 0, cpus: 0, memoryMb: 0 };
 
 type Outcome =
-  | { kind: 'granted'; job: JobEntry; grant: Grant }
+  | { kind: 'granted'; job: JobEntry; grant: Grant; booking?: JobEntry['booking'] }
   | { kind: 'unservable'; job: JobEntry; refusal: AdmissionRefusal; reason: string }
   | { kind: 'user-limit'; job: JobEntry; detail: string }
   | { kind: 'array-limit'; job: JobEntry; detail: string }
@@ -304,6 +321,7 @@ function walkQueue(
   // What each holder holds and when it will have given it back at the latest, for backfill.
   const killWait = killWaitOf(limits);
   const holders: Holder[] = [];
+  const holdings = new Map<string, Holder[]>();
   for (const job of state.jobs) {
     // The store writes a grant together with the state change, so a job that holds resources
     // always has one; a queued job holds nothing.
@@ -314,7 +332,15 @@ function walkQueue(
     held.set(job.user, add(held.get(job.user) ?? NOTHING, grantAmounts(job.grant)));
     if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
     holders.push({ amounts: grantAmounts(job.grant), endMs: latestEndMs(job, now, killWait) });
+    const mine = holdings.get(job.user) ?? [];
+    mine.push({ amounts: grantAmounts(job.grant), endMs: latestEndMs(job, now, killWait) });
+    holdings.set(job.user, mine);
   }
+  const bookings = new BookingLedger(state.bookings ?? [], now, killWait, holdings);
+  const rules = bookingRulesOf(limits);
+  // What a job must leave alone for other users' bookings (nothing, without bookings).
+  const holdbackOf = (job: JobEntry): Holdback =>
+    bookings.empty ? NO_HOLDBACK : bookings.holdbackFor(job);
   let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
   let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
   // A config that shrank below what running jobs hold leaves nothing free, not a negative amount.
@@ -356,6 +382,51 @@ function walkQueue(
   );
   const pending = new PendingJobs(admitted);
 
+  /** Grants `job` what it asks for now, of the resources `holdback` leaves it. */
+  const grantNow = (job: JobEntry, holdback: Holdback, booking?: Booking): void => {
+    const need = job.request;
+    const grant: Grant = {
+      gpus: pickIds(
+        freeGpus.filter((id) => !holdback.gpuIds.has(id)),
+        need.gpus,
+        booking?.gpuIds,
+      ),
+      cpus: pickIds(freeCpus, need.cpus),
+      memoryMb: need.memoryMb,
+    };
+    freeGpus = freeGpus.filter((id) => !grant.gpus.includes(id));
+    freeCpus = freeCpus.filter((id) => !grant.cpus.includes(id));
+    freeMemory -= grant.memoryMb;
+    held.set(job.user, add(held.get(job.user) ?? NOTHING, grantAmounts(grant)));
+    if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
+    const endMs =
+      booking === undefined
+        ? latestEndMs(job, now, killWait)
+        : Math.min(latestEndMs(job, now, killWait), Date.parse(bookingUntil(booking, rules)));
+    holders.push({ amounts: grantAmounts(grant), endMs });
+    bookings.hold(job.user, grantAmounts(grant), endMs);
+    const inBooking =
+      booking === undefined
+        ? {}
+        : { booking: { id: booking.id, until: bookingUntil(booking, rules) } };
+    outcomes.push({ kind: 'granted', job, grant, ...inBooking });
+  };
+
+  // During a booking, its user's jobs that fit in what is left of it go first (ahead of the
+  // head and the fair order), within their user's and array's limits.
+  for (const job of bookings.empty ? [] : admitted) {
+    const booking = bookings.bookingFor(job);
+    if (booking === undefined) continue;
+    const arrayLimit = job.array?.limit;
+    if (arrayLimit !== undefined && (arrayHeld.get(job.id) ?? 0) >= arrayLimit) continue;
+    const have = held.get(job.user) ?? NOTHING;
+    if (overLimit(job.request, have, NOTHING, limitFor(limits, job.user)).length > 0) continue;
+    const holdback = holdbackOf(job);
+    if (!fits(job.request, subtract(free(), holdback.amounts))) continue;
+    pending.remove(job);
+    grantNow(job, holdback, booking);
+  }
+
   while (pending.size > 0) {
     const { job, guarded } =
       sticky !== undefined
@@ -393,22 +464,13 @@ function walkQueue(
       continue;
     }
 
-    const available = subtract(free(), headReserved);
+    const holdback = holdbackOf(job);
+    const usable = subtract(free(), holdback.amounts);
+    const available = subtract(usable, headReserved);
     // Backfill on the head's reservation: only a job sure to be gone before the head can start.
-    const backfills = head !== undefined && fits(need, free()) && endsBy(job, headStartMs);
+    const backfills = head !== undefined && fits(need, usable) && endsBy(job, headStartMs);
     if (fits(need, available) || backfills) {
-      const grant: Grant = {
-        gpus: pickIds(freeGpus, need.gpus),
-        cpus: pickIds(freeCpus, need.cpus),
-        memoryMb: need.memoryMb,
-      };
-      freeGpus = freeGpus.filter((id) => !grant.gpus.includes(id));
-      freeCpus = freeCpus.filter((id) => !grant.cpus.includes(id));
-      freeMemory -= grant.memoryMb;
-      held.set(job.user, add(have, grantAmounts(grant)));
-      if (job.array) arrayHeld.set(job.id, (arrayHeld.get(job.id) ?? 0) + 1);
-      holders.push({ amounts: grantAmounts(grant), endMs: latestEndMs(job, now, killWait) });
-      outcomes.push({ kind: 'granted', job, grant });
+      grantNow(job, holdback);
       continue;
     }
 
@@ -416,8 +478,8 @@ function walkQueue(
       // The head reserves, of each resource, what it needs and is free now; what frees up later
       // is added on the next plan, so its reservation only grows until it fits.
       head = job;
-      headReserved = minimum(need, free());
-      headStartMs = earliestStartMs(need, free(), holders, now);
+      headReserved = minimum(need, nonNegative(usable));
+      headStartMs = earliestStartMs(need, nonNegative(usable), holders, now);
       const previous = userReserved.get(job.user);
       userReserved.set(job.user, {
         amounts: add(previous?.amounts ?? NOTHING, need),
@@ -566,8 +628,20 @@ export function dominantShare(holding: ResourceRequest, capacity: ResourceReques
  * The ids to grant from `free` (sorted): the lowest run of `count` consecutive ids if there is
  * one, so a job's GPUs (and cores) sit together, else the lowest free ids.
  */
-export function pickIds(free: readonly number[], count: number): number[] {
+export function pickIds(
+  free: readonly number[],
+  count: number,
+  preferred?: readonly number[],
+): number[] {
   if (count <= 0) return [];
+  // A booking of specific GPUs hands its own GPUs out first.
+  const mine = (preferred ?? []).filter((id) => free.includes(id));
+  if (mine.length > 0) {
+    const rest = free.filter((id) => !mine.includes(id));
+    return [...mine.slice(0, count), ...pickIds(rest, Math.max(0, count - mine.length))].sort(
+      (a, b) => a - b,
+    );
+  }
   for (let start = 0; start + count <= free.length; start += 1) {
     const first = free[start];
     const last = free[start + count - 1];
@@ -596,6 +670,16 @@ function add(a: Amounts, b: ResourceRequest): Amounts {
 function subtract(a: Amounts, b: Amounts): Amounts {
   return { gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryMb: a.memoryMb - b.memoryMb };
 }
+
+function nonNegative(a: Amounts): Amounts {
+  return {
+    gpus: Math.max(0, a.gpus),
+    cpus: Math.max(0, a.cpus),
+    memoryMb: Math.max(0, a.memoryMb),
+  };
+}
+
+const NO_HOLDBACK: Holdback = { amounts: NOTHING, gpuIds: new Set() };
 
 function minimum(a: ResourceRequest, b: Amounts): Amounts {
   return {

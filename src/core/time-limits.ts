@@ -121,6 +121,20 @@ export function deadlineOf(start: Date, seconds: number): Date {
   return new Date(Math.ceil(start.getTime() / 1000) * 1000 + seconds * 1000);
 }
 
+/**
+ * The deadline of a job whose container starts at `start`: its time limit after the start, or
+ * the end of the booking it was granted in, whichever comes first; undefined for neither.
+ */
+export function jobDeadline(
+  job: Pick<JobEntry, 'timeLimit' | 'booking'>,
+  start: Date,
+): Date | undefined {
+  const byLimit = job.timeLimit ? deadlineOf(start, job.timeLimit.seconds).getTime() : Infinity;
+  const byBooking = job.booking ? Date.parse(job.booking.until) : Infinity;
+  const earliest = Math.min(byLimit, Number.isNaN(byBooking) ? Infinity : byBooking);
+  return Number.isFinite(earliest) ? new Date(earliest) : undefined;
+}
+
 /** The kill wait in force: the config's, else DEFAULT_KILL_WAIT_SECONDS. */
 export function killWaitOf(limits: UserLimits): number {
   return limits.killWaitSeconds ?? DEFAULT_KILL_WAIT_SECONDS;

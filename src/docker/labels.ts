@@ -70,16 +70,17 @@ export function jobLabels(
 
 /** The time limit and deadline written by jobLabels, read back; empty when there are none. */
 function timeFromLabels(labels: Record<string, string>): Pick<JobEntry, 'timeLimit' | 'deadline'> {
+  const deadline = labels[JOB_LABELS.deadline];
+  const valid = deadline !== undefined && !Number.isNaN(Date.parse(deadline));
   const seconds = Number(labels[JOB_LABELS.timeLimit]);
-  if (!Number.isInteger(seconds) || seconds <= 0) return {};
+  // A job granted in a booking may have a deadline and no limit of its own.
+  if (!Number.isInteger(seconds) || seconds <= 0) return valid ? { deadline } : {};
   const [name, before] = (labels[JOB_LABELS.timeSignal] ?? '').split('@');
   const lead = Number(before);
   const signal =
     name !== undefined && /^SIG[A-Z0-9]+$/.test(name) && Number.isInteger(lead) && lead >= 0
       ? { signal: { name, before: lead } }
       : {};
-  const deadline = labels[JOB_LABELS.deadline];
-  const valid = deadline !== undefined && !Number.isNaN(Date.parse(deadline));
   return { timeLimit: { seconds, ...signal }, ...(valid ? { deadline } : {}) };
 }
 

@@ -9,7 +9,7 @@ import { homeDirectory } from '../core/dockerfile.js';
 import { gpuDeviceIds } from '../core/gpu-devices.js';
 import type { LaunchSpec } from '../core/launch-spec.js';
 import type { Grant, JobEntry } from '../core/ledger-state.js';
-import { deadlineOf } from '../core/time-limits.js';
+import { jobDeadline } from '../core/time-limits.js';
 import type { ContainerRef } from '../docker/engine.js';
 import { randomToken } from '../host/ids.js';
 import type { HostSession } from './host-session.js';
@@ -61,7 +61,7 @@ export async function createJobContainerFor(
   options: { interactive: boolean; startAt: Date; command?: string[] },
 ): Promise<ContainerRef> {
   const policy = await session.policy();
-  const deadline = job.timeLimit ? deadlineOf(options.startAt, job.timeLimit.seconds) : undefined;
+  const deadline = jobDeadline(job, options.startAt);
   return session.engine.createJobContainer({
     rpHome: session.rpHome,
     job,
