@@ -25,6 +25,8 @@ const MINUTE_MS = 60_000;
 export interface Holdback {
   amounts: Amounts;
   gpuIds: ReadonlySet<number>;
+  /** The bookings held back for, for people ("kept for booking b1234 of bob ..."). */
+  bookings: readonly Booking[];
 }
 
 /** Bookings as the scheduler reads them, with what their users hold counted against them. */
@@ -76,12 +78,14 @@ export class BookingLedger {
   holdbackFor(job: Pick<JobEntry, 'user' | 'timeLimit' | 'deadline'>): Holdback {
     let amounts: Amounts = NOTHING;
     const gpuIds = new Set<number>();
+    const by: Booking[] = [];
     const jobEnd = latestEndMs(job, this.now, this.killWaitSeconds);
     for (const entry of this.bookings) {
       if (entry.booking.user === job.user) continue;
       const applies = entry.start <= this.now.getTime() || jobEnd > entry.start;
       if (!applies) continue;
       const left = this.unheld(entry.booking, entry.start);
+      if (RESOURCE_KINDS.some((kind) => left[kind] > 0)) by.push(entry.booking);
       if (entry.booking.gpuIds !== undefined) {
         // Specific GPUs: those ids stay free, whoever else would pick them.
         entry.booking.gpuIds.forEach((id) => gpuIds.add(id));
@@ -90,7 +94,7 @@ export class BookingLedger {
         amounts = add(amounts, left);
       }
     }
-    return { amounts, gpuIds };
+    return { amounts, gpuIds, bookings: by };
   }
 
   /**
@@ -171,6 +175,32 @@ export function tendBookings(
   const next: LedgerState = { ...state, bookings: kept };
   if (kept.length === 0) delete next.bookings;
   return { state: next, released, ended };
+}
+
+/**
+ * Marks the active bookings whose user holds resources (now, after a plan's grants) as used, so
+ * they are never released as idle. Returns the same state object when nothing changes.
+ */
+export function markBookingsUsed(state: LedgerState, now: Date): LedgerState {
+  const bookings = state.bookings;
+  if (bookings === undefined) return state;
+  const holders = new Set(
+    state.jobs.filter((job) => job.state !== 'queued').map((job) => job.user),
+  );
+  let changed = false;
+  const marked = bookings.map((booking) => {
+    if (booking.usedAt !== undefined || !isActiveAt(booking, now) || !holders.has(booking.user)) {
+      return booking;
+    }
+    changed = true;
+    return { ...booking, usedAt: now.toISOString() };
+  });
+  return changed ? { ...state, bookings: marked } : state;
+}
+
+function isActiveAt(booking: Booking, now: Date): boolean {
+  const t = now.getTime();
+  return Date.parse(booking.start) <= t && t < Date.parse(booking.end);
 }
 
 function add(a: Amounts, b: ResourceRequest): Amounts {

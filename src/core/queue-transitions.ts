@@ -18,7 +18,7 @@ import {
 } from './ledger-state.js';
 import { checkAdmission, plan, type AdmissionRefusal } from './scheduler.js';
 import { jobDeadline } from './time-limits.js';
-import { tendBookings } from './booking-reservations.js';
+import { markBookingsUsed, tendBookings } from './booking-reservations.js';
 import { bookingRulesOf } from './host-config.js';
 
 export interface HostPolicy {
@@ -161,7 +161,8 @@ export function schedule(current: LedgerState, policy: HostPolicy, now: Date): T
   };
   if (decided.head === undefined) delete next.head;
   else next.head = { ...decided.head };
-  return { state: next, result: undefined };
+  // A booker granted in their booking has used it: it is never released as idle.
+  return { state: markBookingsUsed(next, now), result: undefined };
 }
 
 function sameKey(a: JobKey | undefined, b: JobKey | undefined): boolean {

@@ -485,10 +485,12 @@ function walkQueue(
         amounts: add(previous?.amounts ?? NOTHING, need),
         forJob: previous?.forJob ?? job.id,
       });
-      outcomes.push({ kind: 'head', job, shortfall: shortfall(need, free()) });
+      const missing = withBookings(shortfall(need, nonNegative(usable)), holdback);
+      outcomes.push({ kind: 'head', job, shortfall: missing });
       continue;
     }
-    outcomes.push({ kind: 'waiting', job, shortfall: shortfall(need, free()), head });
+    const missing = withBookings(shortfall(need, nonNegative(usable)), holdback);
+    outcomes.push({ kind: 'waiting', job, shortfall: missing, head });
   }
   return { outcomes, head };
 }
@@ -679,7 +681,7 @@ function nonNegative(a: Amounts): Amounts {
   };
 }
 
-const NO_HOLDBACK: Holdback = { amounts: NOTHING, gpuIds: new Set() };
+const NO_HOLDBACK: Holdback = { amounts: NOTHING, gpuIds: new Set(), bookings: [] };
 
 function minimum(a: ResourceRequest, b: Amounts): Amounts {
   return {
@@ -736,6 +738,15 @@ function limitDetail(
     return `${formatAmount(kind, limit[kind] ?? 0)} (${job.user} holds ${amountText(kind, have[kind])}${keptText})`;
   });
   return `user limit: ${parts.join(', ')}`;
+}
+
+/** The shortfall, and the bookings that keep resources from the job, for people. */
+function withBookings(missing: string, holdback: Holdback): string {
+  if (holdback.bookings.length === 0) return missing;
+  const kept = holdback.bookings
+    .map((booking) => `${booking.id} of ${booking.user} from ${booking.start} to ${booking.end}`)
+    .join(', ');
+  return `${missing}${missing === '' ? '' : '; '}kept for booking ${kept}`;
 }
 
 /** "2 GPUs (0 free), 64 GB memory (12 GB free)": what the job needs and does not find free. */

@@ -5,7 +5,7 @@
 import { chmod, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerState } from '../core/ledger-state.js';
-import type { HostPolicy } from '../core/queue-transitions.js';
+import { schedule, type HostPolicy } from '../core/queue-transitions.js';
 import { killWaitOf } from '../core/time-limits.js';
 import type { ContainerEngine } from '../docker/engine.js';
 import { systemClock, type Clock } from '../host/clock.js';
@@ -61,6 +61,7 @@ export async function openHostSession(
   // the host rebooted): nothing else would ever start or record them.
   const reap = async (): Promise<ReapReport> => {
     const report = await reapDeadJobs();
+    await tendBookingsNow(session);
     await ensureHostSupervisor(session);
     return report;
   };
@@ -75,6 +76,23 @@ export async function openHostSession(
     reapIfDue: async () => ((await claimReap(store.paths.dir)) ? reap() : undefined),
   };
   return session;
+}
+
+/**
+ * Bookings change with time alone (one starts, ends, or goes idle), not only with transactions:
+ * a reaping pass (rp ps, rp queue, rp bookings, waiting jobs) schedules when the ledger has
+ * bookings and the scheduler would change something, so an idle booking is released, and what an
+ * ended one held is handed on, without waiting for the next submission.
+ */
+async function tendBookingsNow(session: HostSession): Promise<void> {
+  const state = await session.store.read();
+  if (state.bookings === undefined) return;
+  const policy = await session.policy();
+  if (schedule(state, policy, session.clock.now()).state === state) return;
+  await session.transact((current, latest) => ({
+    ...schedule(current, latest, session.clock.now()),
+    result: undefined,
+  }));
 }
 
 /** How often, at most, waiting jobs reap on the host (see HostSession.reapIfDue). */

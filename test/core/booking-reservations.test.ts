@@ -99,7 +99,9 @@ describe('jobs before a booking', () => {
     expect(host.job(unlimited.id).state).toBe('queued');
     expect(host.job(tooLong.id).state).toBe('queued');
     const waiting = describeQueue(host.state, CPUS_ONLY, LIMITS, NOW);
-    expect(waiting.find((entry) => entry.jobId === unlimited.id)?.status).not.toBe('starting');
+    expect(waiting.find((entry) => entry.jobId === unlimited.id)?.waitingFor).toBe(
+      `1 CPU (0 free); kept for booking b1000 of bob from ${at(MINUTE).toISOString()} to ${at(3 * MINUTE).toISOString()}`,
+    );
   });
 
   it("leave the booker's own booking to the booker alone: the booker's jobs are not held back", () => {
@@ -203,5 +205,19 @@ describe('tendBookings', () => {
     const ended = tendBookings(state, rules, at(3 * MINUTE));
     expect(ended.ended.map((b) => b.id)).toEqual(['b1000']);
     expect(ended.state.bookings).toBeUndefined();
+  });
+});
+
+describe('a booking used from its start', () => {
+  it('is never released as idle once its user was granted in it', () => {
+    const host = new Host(CPUS_ONLY, [booking({ user: 'bob' })]);
+    const bobs = host.submit('bob', core(1));
+    host.schedule(at(MINUTE));
+    expect(host.state.bookings?.[0]?.usedAt).toBe(at(MINUTE).toISOString());
+    // The job ended at once; the booking stays until its end.
+    host.state = { ...host.state, jobs: host.state.jobs.filter((job) => job.id !== bobs.id) };
+    const limits = { ...LIMITS, bookings: { ...DEFAULT_BOOKING_RULES, idleReleaseMinutes: 1 } };
+    host.schedule(at(2 * MINUTE + SECOND), limits);
+    expect(host.state.bookings?.map((b) => b.id)).toEqual(['b1000']);
   });
 });
