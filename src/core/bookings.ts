@@ -17,7 +17,12 @@ import {
   type HostCapacity,
   type UserLimits,
 } from './host-config.js';
-import type { Booking, LedgerState, ResourceRequest } from './ledger-state.js';
+import {
+  toBookingRecord,
+  type Booking,
+  type LedgerState,
+  type ResourceRequest,
+} from './ledger-state.js';
 import type { Transition } from './queue-transitions.js';
 import { checkAdmission } from './scheduler.js';
 import { formatAmount, formatIdRanges, RESOURCE_KINDS, type ResourceKind } from './units.js';
@@ -263,6 +268,7 @@ export function cancelBooking(
   state: LedgerState,
   id: string,
   caller: { user: string; isRoot: boolean },
+  now: Date,
 ): Transition<Booking> {
   const wanted = id.startsWith('b') ? id : `b${id}`;
   const booking = (state.bookings ?? []).find((entry) => entry.id === wanted);
@@ -277,5 +283,6 @@ export function cancelBooking(
   const bookings = (state.bookings ?? []).filter((entry) => entry !== booking);
   const next: LedgerState = { ...state, bookings };
   if (bookings.length === 0) delete next.bookings;
-  return { state: next, result: booking };
+  const record = toBookingRecord(booking, 'cancelled', now.toISOString());
+  return { state: next, result: booking, bookingHistory: [record] };
 }

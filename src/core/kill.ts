@@ -152,7 +152,8 @@ export function planKills(
   const removed = plans.filter((plan) => plan.action === 'removed').map((plan) => plan.job);
   if (removed.length === 0) return { state: { ...state, jobs: kept }, result: plans };
   const history = removed.map((job) => toHistoryRecord(job, killedOutcome(now)));
-  return { state: schedule({ ...state, jobs: kept }, policy, now).state, result: plans, history };
+  const scheduled = schedule({ ...state, jobs: kept }, policy, now);
+  return { ...scheduled, result: plans, history };
 }
 
 /** planKills of a plain job or one task: its one plan. */

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import {
   LEDGER_VERSION,
   type Booking,
+  type BookingRecord,
   type HistoryRecord,
   type JobEntry,
   type LedgerState,
@@ -184,6 +185,11 @@ export const historyRecordSchema = z.object({
   array: z.object({ task: nonNegativeInt }).optional(),
 });
 
+export const bookingRecordSchema = bookingSchema.extend({
+  ending: z.enum(['used', 'released', 'cancelled']),
+  endedAt: isoTimestamp,
+});
+
 /** What reading a ledger file's text can give. */
 export type LedgerParse =
   | { kind: 'ok'; state: LedgerState }
@@ -233,4 +239,5 @@ export type LedgerSchemaMatchesTypes = [
   Expect<Equals<z.infer<typeof processRefSchema>, ProcessRef>>,
   Expect<Equals<z.infer<typeof historyRecordSchema>, HistoryRecord>>,
   Expect<Equals<z.infer<typeof bookingSchema>, Booking>>,
+  Expect<Equals<z.infer<typeof bookingRecordSchema>, BookingRecord>>,
 ];

@@ -158,6 +158,24 @@ export interface Booking {
   usedAt?: string;
 }
 
+/** How a booking left the ledger: ran its course with use, released unused, or cancelled. */
+export type BookingEnding = 'used' | 'released' | 'cancelled';
+
+/** One line of the booking history (`queue/history/bookings/YYYY-MM.jsonl`). */
+export interface BookingRecord extends Booking {
+  ending: BookingEnding;
+  /** When it left the ledger (ISO): its end, its release, or its cancellation. */
+  endedAt: string;
+}
+
+export function toBookingRecord(
+  booking: Booking,
+  ending: BookingEnding,
+  endedAt: string,
+): BookingRecord {
+  return { ...booking, request: { ...booking.request }, ending, endedAt };
+}
+
 export function emptyLedger(): LedgerState {
   return { version: LEDGER_VERSION, nextSeq: 1, jobs: [] };
 }

@@ -7,6 +7,8 @@ import { ConfigError, UsageError } from './errors.js';
 import type { HostCapacity, UserLimits } from './host-config.js';
 import {
   allocateJobId,
+  toBookingRecord,
+  type BookingRecord,
   isJob,
   removeJob,
   type HistoryRecord,
@@ -35,6 +37,8 @@ export interface Transition<T> {
   state: LedgerState;
   result: T;
   history?: readonly HistoryRecord[];
+  /** Bookings that left the ledger (ended, released, cancelled), for the booking history. */
+  bookingHistory?: readonly BookingRecord[];
 }
 
 /**
@@ -57,7 +61,7 @@ export function enqueue(
   };
   const scheduled = schedule(queued, policy, now);
   const current = scheduled.state.jobs.find((candidate) => isJob(candidate, entry)) ?? entry;
-  return { state: scheduled.state, result: current };
+  return { ...scheduled, result: current };
 }
 
 /** One task of an array or grid submission. */
@@ -101,10 +105,7 @@ export function enqueueArray(
   };
   const scheduled = schedule(queued, policy, now);
   const current = new Map(scheduled.state.jobs.map((entry) => [entry.seq, entry]));
-  return {
-    state: scheduled.state,
-    result: entries.map((entry) => current.get(entry.seq) ?? entry),
-  };
+  return { ...scheduled, result: entries.map((entry) => current.get(entry.seq) ?? entry) };
 }
 
 const ADMISSION_HINTS: Partial<Record<AdmissionRefusal, string>> = {
@@ -139,10 +140,18 @@ function admit(
  */
 export function schedule(current: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
   // Bookings first: used ones are marked, idle and ended ones leave, before anything is granted.
-  const state = tendBookings(current, bookingRulesOf(policy.limits), now).state;
+  const tended = tendBookings(current, bookingRulesOf(policy.limits), now);
+  const { state } = tended;
+  const bookingHistory = [
+    ...tended.released.map((booking) => toBookingRecord(booking, 'released', now.toISOString())),
+    ...tended.ended.map((booking) =>
+      toBookingRecord(booking, booking.usedAt === undefined ? 'released' : 'used', booking.end),
+    ),
+  ];
+  const left = bookingHistory.length === 0 ? {} : { bookingHistory };
   const decided = plan(state, policy.capacity, policy.limits, now);
   const headMoved = !sameKey(decided.head, state.head);
-  if (decided.grants.length === 0 && !headMoved) return { state, result: undefined };
+  if (decided.grants.length === 0 && !headMoved) return { state, result: undefined, ...left };
   const grants = new Map(decided.grants.map((grant) => [`${grant.jobId}:${grant.seq}`, grant]));
   const next: LedgerState = {
     ...state,
@@ -162,7 +171,7 @@ export function schedule(current: LedgerState, policy: HostPolicy, now: Date): T
   if (decided.head === undefined) delete next.head;
   else next.head = { ...decided.head };
   // A booker granted in their booking has used it: it is never released as idle.
-  return { state: markBookingsUsed(next, now), result: undefined };
+  return { state: markBookingsUsed(next, now), result: undefined, ...left };
 }
 
 function sameKey(a: JobKey | undefined, b: JobKey | undefined): boolean {
@@ -216,5 +225,5 @@ export function finish(
   const removed = removeJob(state, key, killed ? { ...outcome, ending: 'killed' } : outcome);
   if (!removed.record) return { state, result: false };
   const scheduled = schedule(removed.state, policy, now);
-  return { state: scheduled.state, result: true, history: [removed.record] };
+  return { ...scheduled, result: true, history: [removed.record] };
 }

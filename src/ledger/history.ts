@@ -14,6 +14,7 @@
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
+import type { z } from 'zod';
 import {
   monthFileName,
   monthKey,
@@ -21,8 +22,8 @@ import {
   recordMonth,
   type MonthKey,
 } from '../core/history-months.js';
-import { historyRecordSchema } from '../core/ledger-schema.js';
-import type { HistoryRecord } from '../core/ledger-state.js';
+import { bookingRecordSchema, historyRecordSchema } from '../core/ledger-schema.js';
+import type { BookingRecord, HistoryRecord } from '../core/ledger-state.js';
 import { toConfigError } from './fs-errors.js';
 import type { HistoryPaths } from './paths.js';
 import { makeSharedDir } from './shared-dir.js';
@@ -32,7 +33,7 @@ const debug = createDebug('rp:ledger');
 export type { HistoryPaths };
 
 /** The file of `month`. */
-export function monthFile(paths: HistoryPaths, month: MonthKey): string {
+export function monthFile(paths: Pick<HistoryPaths, 'dir'>, month: MonthKey): string {
   return join(paths.dir, monthFileName(month));
 }
 
@@ -47,13 +48,13 @@ export interface AppendOptions {
  * Appends `records` to the files of the months they ended in and fsyncs them, so they are on
  * disk before the ledger forgets the jobs.
  */
-export async function appendHistory(
-  paths: HistoryPaths,
-  records: readonly HistoryRecord[],
+export async function appendHistory<R extends Pick<HistoryRecord, 'endedAt'>>(
+  paths: Pick<HistoryPaths, 'dir'>,
+  records: readonly R[],
   options: AppendOptions,
 ): Promise<void> {
   if (records.length === 0) return;
-  const byMonth = new Map<MonthKey, HistoryRecord[]>();
+  const byMonth = new Map<MonthKey, R[]>();
   for (const record of records) {
     const month = recordMonth(record) ?? monthKey(options.now);
     byMonth.set(month, [...(byMonth.get(month) ?? []), record]);
@@ -68,11 +69,7 @@ export async function appendHistory(
   }
 }
 
-async function appendLines(
-  path: string,
-  records: readonly HistoryRecord[],
-  mode: number,
-): Promise<void> {
+async function appendLines(path: string, records: readonly unknown[], mode: number): Promise<void> {
   const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
   let handle: FileHandle | undefined;
   let created = false;
@@ -187,7 +184,7 @@ export async function* historyNewestFirst(paths: HistoryPaths): AsyncGenerator<H
 }
 
 /** The months that have a file, oldest first (the folder is listed; no file is opened). */
-export async function historyMonths(paths: HistoryPaths): Promise<MonthKey[]> {
+export async function historyMonths(paths: Pick<HistoryPaths, 'dir'>): Promise<MonthKey[]> {
   let names: string[];
   try {
     names = await readdir(paths.dir);
@@ -206,7 +203,18 @@ function readLegacy(paths: HistoryPaths): Promise<HistoryContents> {
 }
 
 /** Reads one file of the history; a missing file is an empty history. */
-export async function readHistoryFile(path: string): Promise<HistoryContents> {
+export function readHistoryFile(path: string): Promise<HistoryContents> {
+  return readRecordFile(path, historyRecordSchema);
+}
+
+/**
+ * The records of one JSON-lines file that `schema` accepts, and how many lines it did not; a
+ * missing file has none.
+ */
+export async function readRecordFile<R>(
+  path: string,
+  schema: z.ZodType<R>,
+): Promise<{ records: R[]; skippedLines: number }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -214,12 +222,12 @@ export async function readHistoryFile(path: string): Promise<HistoryContents> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skippedLines: 0 };
     throw toConfigError(error, path, 'read');
   }
-  const records: HistoryRecord[] = [];
+  const records: R[] = [];
   let skippedLines = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      const parsed = historyRecordSchema.safeParse(JSON.parse(line));
+      const parsed = schema.safeParse(JSON.parse(line));
       if (parsed.success) {
         records.push(parsed.data);
         continue;
@@ -231,4 +239,20 @@ export async function readHistoryFile(path: string): Promise<HistoryContents> {
   }
   if (skippedLines > 0) debug('skipped %d unreadable line(s) in %s', skippedLines, path);
   return { records, skippedLines };
+}
+
+/**
+ * The booking history of `months` (every month when not given): one record per booking that
+ * left the ledger, in the order they were appended.
+ */
+export async function readBookingHistory(
+  paths: Pick<HistoryPaths, 'dir'>,
+  months?: readonly MonthKey[],
+): Promise<BookingRecord[]> {
+  const files = months === undefined ? await historyMonths(paths) : [...new Set(months)].sort();
+  const records: BookingRecord[] = [];
+  for (const month of files) {
+    records.push(...(await readRecordFile(monthFile(paths, month), bookingRecordSchema)).records);
+  }
+  return records;
 }

@@ -11,6 +11,8 @@ export const QUEUE_DIR = 'queue';
 export const LEDGER_FILE = 'ledger.json';
 /** The folder of the history's monthly files (`2026-12.jsonl`); see history.ts. */
 export const HISTORY_DIR = 'history';
+/** In the history folder: the folder of the booking history's monthly files. */
+export const BOOKING_HISTORY_DIR = 'bookings';
 /** The single history file of earlier rp versions: still read, never written. */
 export const LEGACY_HISTORY_FILE = 'history.jsonl';
 
@@ -29,6 +31,8 @@ export interface LedgerPaths {
   ledger: string;
   /** Finished jobs, one JSON line each, only ever appended to: a file per month. */
   history: HistoryPaths;
+  /** Bookings that left the ledger, the same way: `queue/history/bookings/2026-12.jsonl`. */
+  bookingHistory: { dir: string };
   /** The lock directory proper-lockfile creates with mkdir (atomic) while a transaction runs. */
   lock: string;
 }
@@ -40,6 +44,7 @@ export function ledgerPaths(rpHome: string): LedgerPaths {
     dir,
     ledger,
     history: { dir: join(dir, HISTORY_DIR), legacy: join(dir, LEGACY_HISTORY_FILE) },
+    bookingHistory: { dir: join(dir, HISTORY_DIR, BOOKING_HISTORY_DIR) },
     lock: `${ledger}.lock`,
   };
 }

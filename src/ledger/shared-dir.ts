@@ -9,9 +9,19 @@ import { dirname } from 'node:path';
 
 const made = new Set<string>();
 
+/**
+ * Makes `dir` (and, the same way, any missing folder between it and an existing one) with the
+ * permissions of the folder it is in.
+ */
 export async function makeSharedDir(dir: string): Promise<void> {
   if (made.has(dir)) return;
-  const mode = (await stat(dirname(dir))).mode & 0o2777;
+  const parent = dirname(dir);
+  const exists = await stat(parent).then(
+    () => true,
+    () => false,
+  );
+  if (!exists && parent !== dir) await makeSharedDir(parent);
+  const mode = (await stat(parent)).mode & 0o2777;
   try {
     await mkdir(dir, { mode });
     // mkdir applies the umask; chmod does not.

@@ -30,6 +30,7 @@ import { invalidNextState, parseLedgerText } from '../core/ledger-schema.js';
 import {
   changedJobs,
   LEDGER_VERSION,
+  type BookingRecord,
   type JobKey,
   type HistoryRecord,
   type JobEntry,
@@ -65,6 +66,8 @@ export interface LedgerDecision<T> {
   result: T;
   /** Finished jobs removed by this decision; appended to the history before the ledger write. */
   history?: readonly HistoryRecord[];
+  /** Bookings removed by this decision; appended to the booking history the same way. */
+  bookingHistory?: readonly BookingRecord[];
 }
 
 /** Pure and synchronous: it runs while the host-wide lock is held. */
@@ -257,8 +260,9 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
       if (loaded.kind !== 'ok') return { kind: 'unreadable', loaded };
       const decision = decide(loaded.state, await prepare());
       const history = decision.history ?? [];
+      const bookingHistory = decision.bookingHistory ?? [];
       if (decision.state === loaded.state) {
-        if (history.length > 0) {
+        if (history.length > 0 || bookingHistory.length > 0) {
           throw new Error('bug: a ledger decision returned history records but no new state');
         }
         return { kind: 'done', result: decision.result, changed: [] };
@@ -269,7 +273,9 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         throw new Error(`bug: a ledger decision produced an invalid ledger: ${invalid}`);
       }
       await lock.assertHeld();
-      await appendHistory(paths.history, history, { mode: fileMode, now: options.clock.now() });
+      const appending = { mode: fileMode, now: options.clock.now() };
+      await appendHistory(paths.history, history, appending);
+      await appendHistory(paths.bookingHistory, bookingHistory, appending);
       await write(lock, decision.state);
       const changed = changedJobs(loaded.state, decision.state);
       if (detachedJobsChanged(loaded.state, decision.state)) changed.push(SUPERVISOR_BELL);

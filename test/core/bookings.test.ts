@@ -202,14 +202,19 @@ describe('cancelBooking and currentBookings', () => {
   it('lets the booker or root cancel, nobody else', () => {
     const state = book(emptyLedger(), request());
     expect(
-      refusal(() => cancelBooking(state, 'b1000', { user: 'bob', isRoot: false })).message,
+      refusal(() => cancelBooking(state, 'b1000', { user: 'bob', isRoot: false }, NOW)).message,
     ).toContain("alice's");
     expect(
-      cancelBooking(state, '1000', { user: 'alice', isRoot: false }).state.bookings,
+      cancelBooking(state, '1000', { user: 'alice', isRoot: false }, NOW).state.bookings,
     ).toBeUndefined();
-    expect(cancelBooking(state, 'b1000', { user: 'root', isRoot: true }).result.user).toBe('alice');
+    const byRoot = cancelBooking(state, 'b1000', { user: 'root', isRoot: true }, NOW);
+    expect(byRoot.result.user).toBe('alice');
+    // One record for the booking's history, saying it was cancelled and when.
+    expect(byRoot.bookingHistory).toEqual([
+      { ...byRoot.result, ending: 'cancelled', endedAt: NOW.toISOString() },
+    ]);
     expect(
-      refusal(() => cancelBooking(state, 'b4242', { user: 'alice', isRoot: false })),
+      refusal(() => cancelBooking(state, 'b4242', { user: 'alice', isRoot: false }, NOW)),
     ).toBeInstanceOf(UsageError);
   });
 
