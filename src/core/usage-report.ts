@@ -15,7 +15,7 @@
 import { DATE_TIME_FORMS, parseDateTime, parseSince, SINCE_FORMS } from './dates.js';
 import { UsageError } from './errors.js';
 import { dedupeHistory, historyKey, monthsBetween, startOfNextMonth } from './history-months.js';
-import type { HistoryRecord, JobEnding, JobEntry } from './ledger-state.js';
+import type { Booking, BookingRecord, HistoryRecord, JobEnding, JobEntry } from './ledger-state.js';
 
 export const REPORT_GROUPINGS = ['user', 'project', 'week'] as const;
 export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
@@ -64,6 +64,51 @@ export interface UsageRow {
   timeouts: number;
   /** 0-100: the row's part of the window's GPU-hours (or CPU-hours, see shareOf). */
   sharePercent: number;
+  /** Booked in the window, in the unit of the share (GPU-hours, or CPU-hours). */
+  bookedHours: number;
+  /** Of that, booked by bookings no job of their user ever used (released idle). */
+  bookedIdleHours: number;
+}
+
+/** A booking as the report counts it: who, how much, and when it was in force. */
+export interface UsageBooking {
+  user: string;
+  uid: number;
+  gpus: number;
+  cpus: number;
+  /** Epoch ms: its start, and when it stopped being in force (its end, release or cancel). */
+  start: number;
+  end: number;
+  /** No job of its user ever held resources during it. */
+  idle: boolean;
+}
+
+/** A booking of the booking history, as the report counts it. */
+export function usageBookingFromRecord(record: BookingRecord): UsageBooking {
+  const start = Date.parse(record.start);
+  return {
+    user: record.user,
+    uid: record.uid,
+    gpus: record.request.gpus,
+    cpus: record.request.cpus,
+    start,
+    end: Math.max(start, Math.min(Date.parse(record.end), Date.parse(record.endedAt))),
+    idle: record.usedAt === undefined && record.ending !== 'used',
+  };
+}
+
+/** A booking still in the ledger, counted up to `now` (nothing before it starts). */
+export function usageBookingFromLedger(booking: Booking, now: Date): UsageBooking {
+  const start = Date.parse(booking.start);
+  return {
+    user: booking.user,
+    uid: booking.uid,
+    gpus: booking.request.gpus,
+    cpus: booking.request.cpus,
+    start,
+    end: Math.max(start, Math.min(Date.parse(booking.end), now.getTime())),
+    idle: false,
+  };
 }
 
 export interface UsageReport {
@@ -189,6 +234,8 @@ export interface UsageReportOptions {
   window: UsageWindow;
   by: ReportGrouping;
   viewer: UsageViewer;
+  /** Bookings to count (booked hours); they belong to users, so project rows show none. */
+  bookings?: readonly UsageBooking[];
 }
 
 interface Sums {
@@ -197,9 +244,19 @@ interface Sums {
   jobs: number;
   failed: number;
   timeouts: number;
+  booked: { gpuMs: number; cpuMs: number };
+  idle: { gpuMs: number; cpuMs: number };
 }
 
-const emptySums = (): Sums => ({ gpuMs: 0, cpuMs: 0, jobs: 0, failed: 0, timeouts: 0 });
+const emptySums = (): Sums => ({
+  gpuMs: 0,
+  cpuMs: 0,
+  jobs: 0,
+  failed: 0,
+  timeouts: 0,
+  booked: { gpuMs: 0, cpuMs: 0 },
+  idle: { gpuMs: 0, cpuMs: 0 },
+});
 
 /** The report of `jobs` over `window`, grouped `by`, as `viewer` may see it. */
 export function buildUsageReport(
@@ -247,7 +304,23 @@ export function buildUsageReport(
     }
   }
 
-  const shareOf: ShareBasis = total.gpuMs > 0 ? 'gpu_hours' : 'cpu_hours';
+  for (const booking of options.bookings ?? []) {
+    const bookedMs = overlapMs(booking.start, booking.end, from, to);
+    if (bookedMs <= 0) continue;
+    addBooked(total, booking, bookedMs);
+    if (!options.viewer.everyone && booking.uid !== options.viewer.uid) continue;
+    if (options.by === 'user') addBooked(row(booking.user), booking, bookedMs);
+    if (options.by === 'week') {
+      for (const [key, ms] of weekSlices(booking.start, booking.end, from, to)) {
+        addBooked(row(key), booking, ms);
+      }
+    }
+  }
+
+  const shareOf: ShareBasis =
+    total.gpuMs > 0 || (total.cpuMs === 0 && total.booked.gpuMs > 0) ? 'gpu_hours' : 'cpu_hours';
+  const inBasis = (ms: { gpuMs: number; cpuMs: number }): number =>
+    (shareOf === 'gpu_hours' ? ms.gpuMs : ms.cpuMs) / MS_PER_HOUR;
   const basis = shareOf === 'gpu_hours' ? total.gpuMs : total.cpuMs;
   const toRow = (key: string, sums: Sums): UsageRow => ({
     key,
@@ -258,6 +331,8 @@ export function buildUsageReport(
     timeouts: sums.timeouts,
     sharePercent:
       basis > 0 ? ((shareOf === 'gpu_hours' ? sums.gpuMs : sums.cpuMs) / basis) * 100 : 0,
+    bookedHours: inBasis(sums.booked),
+    bookedIdleHours: inBasis(sums.idle),
   });
   const list = [...rows].map(([key, sums]) => toRow(key, sums));
   list.sort(options.by === 'week' ? (a, b) => compareText(a.key, b.key) : byUsage);
@@ -275,6 +350,15 @@ function addCounts(sums: Sums, job: UsageJob): void {
   sums.jobs += 1;
   if (isFailure(job)) sums.failed += 1;
   if (job.ending === 'timeout') sums.timeouts += 1;
+}
+
+function addBooked(sums: Sums, booking: UsageBooking, ms: number): void {
+  sums.booked.gpuMs += booking.gpus * ms;
+  sums.booked.cpuMs += booking.cpus * ms;
+  if (booking.idle) {
+    sums.idle.gpuMs += booking.gpus * ms;
+    sums.idle.cpuMs += booking.cpus * ms;
+  }
 }
 
 function addTime(sums: Sums, job: UsageJob, ms: number): void {

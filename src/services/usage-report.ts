@@ -6,12 +6,14 @@ import {
   buildUsageReport,
   collectUsageJobs,
   reportMonths,
+  usageBookingFromLedger,
+  usageBookingFromRecord,
   type ReportGrouping,
   type UsageReport,
   type UsageViewer,
   type UsageWindow,
 } from '../core/usage-report.js';
-import { readHistory } from '../ledger/history.js';
+import { readBookingHistory, readHistory } from '../ledger/history.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { HostSession } from './host-session.js';
 import { reapQuietly } from './reap-quietly.js';
@@ -37,11 +39,15 @@ export async function usageReport(
   await reapQuietly(session);
   // The ledger before the history: a job that ends in between is then in both, and counted once,
   // rather than in neither.
-  const live = (await session.store.read()).jobs;
-  const history = await readHistory(
-    session.store.paths.history,
-    reportMonths(options.window, options.now),
-  );
-  const jobs = collectUsageJobs(history.records, live, options.now);
-  return buildUsageReport(jobs, options);
+  const ledger = await session.store.read();
+  const months = reportMonths(options.window, options.now);
+  const history = await readHistory(session.store.paths.history, months);
+  const jobs = collectUsageJobs(history.records, ledger.jobs, options.now);
+  const bookings = [
+    ...(await readBookingHistory(session.store.paths.bookingHistory, months)).map(
+      usageBookingFromRecord,
+    ),
+    ...(ledger.bookings ?? []).map((booking) => usageBookingFromLedger(booking, options.now)),
+  ];
+  return buildUsageReport(jobs, { ...options, bookings });
 }

@@ -24,12 +24,23 @@ export interface ReportRowView {
   failed: number;
   timeouts: number;
   sharePercent: number;
+  bookedHours: number;
+  bookedIdleHours: number;
 }
 
 export const REPORT_FORMATS = ['table', 'csv', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-const COLUMNS = ['gpu_hours', 'cpu_hours', 'jobs', 'failed', 'timeouts', 'share_%'] as const;
+const COLUMNS = [
+  'gpu_hours',
+  'cpu_hours',
+  'jobs',
+  'failed',
+  'timeouts',
+  'booked_hours',
+  'booked_idle_hours',
+  'share_%',
+] as const;
 
 /** The key column holds "total" on the totals row. */
 export const TOTAL_LABEL = 'total';
@@ -43,6 +54,8 @@ function record(by: string, row: ReportRowView): Record<string, string | number>
     jobs: row.jobs,
     failed: row.failed,
     timeouts: row.timeouts,
+    booked_hours: round(row.bookedHours, 4),
+    booked_idle_hours: round(row.bookedIdleHours, 4),
     'share_%': round(row.sharePercent, 2),
   };
 }
@@ -77,10 +90,12 @@ export function renderReportTable(report: ReportView): string[] {
     String(entry.jobs),
     String(entry.failed),
     String(entry.timeouts),
+    entry.bookedHours.toFixed(2),
+    entry.bookedIdleHours.toFixed(2),
     entry.sharePercent.toFixed(1),
   ];
   return [
-    `From ${formatLocalTime(report.from)} to ${formatLocalTime(report.to)}; share_% is of all ${basis} in that time.`,
+    `From ${formatLocalTime(report.from)} to ${formatLocalTime(report.to)}; share_% is of all ${basis} in that time, and booked hours are ${report.shareOf === 'gpu_hours' ? 'GPU-hours' : 'CPU-hours'}.`,
     '',
     ...renderTable(
       [

@@ -10,6 +10,7 @@ import {
   reportWindow,
   startOfIsoWeek,
   type UsageJob,
+  type UsageBooking,
   type UsageReportOptions,
 } from '../../src/core/usage-report.js';
 
@@ -66,6 +67,8 @@ describe('buildUsageReport', () => {
         failed: 0,
         timeouts: 0,
         sharePercent: (6 / 7) * 100,
+        bookedHours: 0,
+        bookedIdleHours: 0,
       },
       {
         key: 'bob',
@@ -75,6 +78,8 @@ describe('buildUsageReport', () => {
         failed: 0,
         timeouts: 0,
         sharePercent: (1 / 7) * 100,
+        bookedHours: 0,
+        bookedIdleHours: 0,
       },
     ]);
     // and the totals are everyone's.
@@ -220,6 +225,8 @@ describe('buildUsageReport', () => {
         failed: 0,
         timeouts: 0,
         sharePercent: 100,
+        bookedHours: 0,
+        bookedIdleHours: 0,
       },
     ]);
   });
@@ -338,5 +345,37 @@ describe('reportWindow', () => {
     expect(() => reportWindow({ to: '2026-02-30' }, now)).toThrow('--to: "2026-02-30"');
     expect(() => reportWindow({ since: 'a while' }, now)).toThrow('--since: "a while"');
     expect(() => reportWindow({ since: '+1h' }, now)).toThrow(/must be before now/);
+  });
+});
+
+describe('booked hours', () => {
+  const booking = (
+    user: string,
+    uid: number,
+    start: string,
+    end: string,
+    idle: boolean,
+  ): UsageBooking => ({ user, uid, gpus: 2, cpus: 8, start: t(start), end: t(end), idle });
+
+  it('counts booked GPU-hours clipped to the window, and those of bookings left idle', () => {
+    // alice's 2-GPU booking was used for 4 h; bob's was released idle after 30 min, and half of
+    // a third lies before the window.
+    const bookings = [
+      booking('alice', 1000, '2026-03-03T09:00:00Z', '2026-03-03T13:00:00Z', false),
+      booking('bob', 1001, '2026-03-04T09:00:00Z', '2026-03-04T09:30:00Z', true),
+      booking('bob', 1001, '2026-03-01T23:00:00Z', '2026-03-02T01:00:00Z', false),
+    ];
+    const jobs = [job('alice', '2026-03-03T10:00:00Z', '2026-03-03T12:00:00Z', { gpus: 2 })];
+
+    const report = buildUsageReport(jobs, { window: WEEK, by: 'user', viewer: ROOT, bookings });
+
+    const byUser = new Map(report.rows.map((row) => [row.key, row]));
+    expect(byUser.get('alice')).toMatchObject({ bookedHours: 8, bookedIdleHours: 0 });
+    expect(byUser.get('bob')).toMatchObject({ bookedHours: 1 + 2, bookedIdleHours: 1 });
+    expect(report.total).toMatchObject({ bookedHours: 11, bookedIdleHours: 1 });
+    // A plain user sees their own row, and everyone's bookings in the totals.
+    const mine = buildUsageReport(jobs, { window: WEEK, by: 'user', viewer: ALICE, bookings });
+    expect(mine.rows.map((row) => row.key)).toEqual(['alice']);
+    expect(mine.total.bookedHours).toBe(11);
   });
 });

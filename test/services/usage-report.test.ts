@@ -85,7 +85,17 @@ describe('usageReport', () => {
     // Then she sees her row (3 GPU-hours of 4, a failure) and everyone's totals.
     expect(calls).toEqual(['reap', 'read']);
     expect(report.rows).toEqual([
-      { key: 'alice', gpuHours: 3, cpuHours: 6, jobs: 1, failed: 1, timeouts: 0, sharePercent: 75 },
+      {
+        key: 'alice',
+        gpuHours: 3,
+        cpuHours: 6,
+        jobs: 1,
+        failed: 1,
+        timeouts: 0,
+        sharePercent: 75,
+        bookedHours: 0,
+        bookedIdleHours: 0,
+      },
     ]);
     expect(report.total).toMatchObject({ gpuHours: 4, cpuHours: 7, jobs: 2, failed: 1 });
   });

@@ -21,6 +21,8 @@ const report: ReportView = {
       failed: 1,
       timeouts: 1,
       sharePercent: 200 / 3,
+      bookedHours: 8,
+      bookedIdleHours: 0,
     },
   ],
   total: {
@@ -31,6 +33,8 @@ const report: ReportView = {
     failed: 1,
     timeouts: 1,
     sharePercent: 100,
+    bookedHours: 10,
+    bookedIdleHours: 2,
   },
 };
 
@@ -38,9 +42,9 @@ describe('the report', () => {
   it('as CSV: the columns asked for, quoted where needed, then the totals', () => {
     expect(reportCsv(report)).toBe(
       [
-        'user,gpu_hours,cpu_hours,jobs,failed,timeouts,share_%',
-        '"alice, jr",0.6667,10,3,1,1,66.67',
-        'total,1,12.5,4,1,1,100',
+        'user,gpu_hours,cpu_hours,jobs,failed,timeouts,booked_hours,booked_idle_hours,share_%',
+        '"alice, jr",0.6667,10,3,1,1,8,0,66.67',
+        'total,1,12.5,4,1,1,10,2,100',
         '',
       ].join('\n'),
     );
@@ -60,6 +64,8 @@ describe('the report', () => {
           jobs: 3,
           failed: 1,
           timeouts: 1,
+          booked_hours: 8,
+          booked_idle_hours: 0,
           'share_%': 66.67,
         },
       ],
@@ -70,6 +76,8 @@ describe('the report', () => {
         jobs: 4,
         failed: 1,
         timeouts: 1,
+        booked_hours: 10,
+        booked_idle_hours: 2,
         'share_%': 100,
       },
     });
@@ -77,11 +85,11 @@ describe('the report', () => {
 
   it('as a table: says what the shares are of, then the rows', () => {
     expect(renderReportTable({ ...report, shareOf: 'cpu_hours' })).toEqual([
-      `From ${formatLocalTime(report.from)} to ${formatLocalTime(report.to)}; share_% is of all CPU-hours (no GPU was used) in that time.`,
+      `From ${formatLocalTime(report.from)} to ${formatLocalTime(report.to)}; share_% is of all CPU-hours (no GPU was used) in that time, and booked hours are CPU-hours.`,
       '',
-      'USER       GPU_HOURS  CPU_HOURS  JOBS  FAILED  TIMEOUTS  SHARE_%',
-      'alice, jr       0.67      10.00     3       1         1     66.7',
-      'total           1.00      12.50     4       1         1    100.0',
+      'USER       GPU_HOURS  CPU_HOURS  JOBS  FAILED  TIMEOUTS  BOOKED_HOURS  BOOKED_IDLE_HOURS  SHARE_%',
+      'alice, jr       0.67      10.00     3       1         1          8.00               0.00     66.7',
+      'total           1.00      12.50     4       1         1         10.00               2.00    100.0',
     ]);
   });
 });
