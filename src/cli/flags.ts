@@ -13,6 +13,18 @@ export const memoryFlag = Flags.custom<number>({
   },
 });
 
+/** Memory in GB where none is fine: 0 or more, fractions allowed (`rp book --mem`). */
+export const optionalMemoryFlag = Flags.custom<number>({
+  helpValue: '<GB>',
+  parse: async (input) => {
+    const value = Number(input);
+    if (input.trim() === '' || !Number.isFinite(value) || value < 0) {
+      throw new UsageError(`must be a number of GB, 0 or more (e.g. 16 or 0.5), got "${input}"`);
+    }
+    return value;
+  },
+});
+
 /** A Docker size such as 2g or 512m. */
 export const shmFlag = Flags.custom<string>({
   helpValue: '<SIZE>',

@@ -13,9 +13,11 @@ export const SECONDS_PER_MINUTE = 60;
 export const SECONDS_PER_HOUR = 3600;
 export const SECONDS_PER_DAY = 86_400;
 
+/** What a length of time may look like, for hints (`rp book --duration`). */
+export const LENGTH_FORMS = '90s, 30m, 2h, 1d, 1h30m, or as in Slurm: MM, HH:MM:SS, D-HH:MM:SS';
+
 /** What a time-limit value may look like, for hints. */
-export const DURATION_FORMS =
-  '90s, 30m, 2h, 1d, 1h30m, or as in Slurm: MM, HH:MM:SS, D-HH:MM:SS; 0 or "unlimited" for none';
+export const DURATION_FORMS = `${LENGTH_FORMS}; 0 or "unlimited" for none`;
 
 /** `unlimited` where a limit may be lifted: `--time 0`, `--time unlimited`. */
 export type TimeLimit = number | 'unlimited';

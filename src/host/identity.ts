@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { runProgram } from './exec.js';
 
 /** The user running rp, as the host knows them. */
 export interface HostUser {
@@ -32,4 +33,15 @@ export function currentUser(): HostUser {
   } catch {
     return { name: process.env.USER || `uid${uid}`, uid, gid };
   }
+}
+
+/**
+ * The uid of user `name` as the host's user database knows it (`id -u`, which asks NSS, so LDAP
+ * and other directories count as much as /etc/passwd), or undefined when there is no such user.
+ */
+export async function uidOf(name: string): Promise<number | undefined> {
+  // `id` takes "--" as the end of options, so a name that starts with "-" is not read as one.
+  const result = await runProgram('id', ['-u', '--', name], { timeoutMs: 10_000 });
+  const uid = result.stdout.trim();
+  return result.exitCode === 0 && /^\d+$/.test(uid) ? Number(uid) : undefined;
 }
