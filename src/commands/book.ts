@@ -58,7 +58,7 @@ export class Book extends BaseCommand {
     // Bookings live in the ledger alone: nothing here asks Docker, which is not even pinged.
     const session = await openHostSession(await connectDocker(), systemClock);
     if (action.kind === 'cancel') {
-      const cancelled = await cancelBookingOf(session, action.id, caller);
+      const cancelled = await cancelBookingOf(session, action.id, caller, now);
       this.log(flags.json ? JSON.stringify(cancelled, null, 2) : describeCancelled(cancelled));
       return;
     }

@@ -261,23 +261,23 @@ function bookingId(used: ReadonlySet<string>, randomInt: (maxExclusive: number) 
 }
 
 /**
- * Removes booking `id` (with or without its "b"). Only its own user, or root, may; a booking that
- * has ended is gone already.
+ * Removes booking `id` (with or without its "b"). Only its own user (by uid: names can be
+ * reused, uids are who the jobs run as), or root, may; a booking that has ended cannot be.
  */
 export function cancelBooking(
   state: LedgerState,
   id: string,
-  caller: { user: string; isRoot: boolean },
+  caller: { uid: number; isRoot: boolean },
   now: Date,
 ): Transition<Booking> {
   const wanted = id.startsWith('b') ? id : `b${id}`;
-  const booking = (state.bookings ?? []).find((entry) => entry.id === wanted);
+  const booking = currentBookings(state, now).find((entry) => entry.id === wanted);
   if (booking === undefined) {
     throw new UsageError(`there is no booking ${wanted}`, {
       hint: '"rp bookings" lists yours, "rp bookings --all" everyone\'s',
     });
   }
-  if (booking.user !== caller.user && !caller.isRoot) {
+  if (booking.uid !== caller.uid && !caller.isRoot) {
     throw new UsageError(`booking ${wanted} is ${booking.user}'s: only they or root may cancel it`);
   }
   const bookings = (state.bookings ?? []).filter((entry) => entry !== booking);

@@ -186,9 +186,10 @@ export async function cancelBookingOf(
   session: BookingSession,
   id: string,
   caller: BookingCaller & { isRoot: boolean },
+  now: Date,
 ): Promise<BookingView> {
   const cancelled = await session.transact((state) =>
-    cancelBooking(state, id, { user: caller.name, isRoot: caller.isRoot }),
+    cancelBooking(state, id, { uid: caller.uid, isRoot: caller.isRoot }, now),
   );
   debug('cancelled %s of %s', cancelled.id, cancelled.user);
   return bookingView(cancelled);

@@ -202,20 +202,27 @@ describe('cancelBooking and currentBookings', () => {
   it('lets the booker or root cancel, nobody else', () => {
     const state = book(emptyLedger(), request());
     expect(
-      refusal(() => cancelBooking(state, 'b1000', { user: 'bob', isRoot: false }, NOW)).message,
+      refusal(() => cancelBooking(state, 'b1000', { uid: 1001, isRoot: false }, NOW)).message,
     ).toContain("alice's");
     expect(
-      cancelBooking(state, '1000', { user: 'alice', isRoot: false }, NOW).state.bookings,
+      cancelBooking(state, '1000', { uid: 1000, isRoot: false }, NOW).state.bookings,
     ).toBeUndefined();
-    const byRoot = cancelBooking(state, 'b1000', { user: 'root', isRoot: true }, NOW);
+    const byRoot = cancelBooking(state, 'b1000', { uid: 0, isRoot: true }, NOW);
     expect(byRoot.result.user).toBe('alice');
     // One record for the booking's history, saying it was cancelled and when.
     expect(byRoot.bookingHistory).toEqual([
       { ...byRoot.result, ending: 'cancelled', endedAt: NOW.toISOString() },
     ]);
     expect(
-      refusal(() => cancelBooking(state, 'b4242', { user: 'alice', isRoot: false }, NOW)),
+      refusal(() => cancelBooking(state, 'b4242', { uid: 1000, isRoot: false }, NOW)),
     ).toBeInstanceOf(UsageError);
+  });
+
+  it('refuses to cancel a booking that has ended', () => {
+    const state = book(emptyLedger(), request());
+    expect(
+      refusal(() => cancelBooking(state, 'b1000', { uid: 1000, isRoot: false }, at(3))).message,
+    ).toContain('there is no booking b1000');
   });
 
   it('lists only what has not ended, by start', () => {

@@ -43,7 +43,7 @@ describe('the booking history', () => {
       ),
     );
     await store.transact((state) =>
-      cancelBooking(state, booked.id, { user: 'alice', isRoot: false }, clock.now()),
+      cancelBooking(state, booked.id, { uid: 1000, isRoot: false }, clock.now()),
     );
 
     const paths = ledgerPaths(rpHome);

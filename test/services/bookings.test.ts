@@ -76,9 +76,9 @@ describe('booking through the ledger', () => {
     expect(await listBookings(session, { user: 'bob', now: NOW })).toEqual([]);
 
     const bob = { name: 'bob', uid: 1001, isRoot: false };
-    const refused = await failure(cancelBookingOf(session, 'b1234', bob));
+    const refused = await failure(cancelBookingOf(session, 'b1234', bob, NOW));
     expect(refused.message).toBe("booking b1234 is alice's: only they or root may cancel it");
-    expect(await cancelBookingOf(session, '1234', ROOT)).toEqual(made.booking);
+    expect(await cancelBookingOf(session, '1234', ROOT, NOW)).toEqual(made.booking);
     expect(await listBookings(session, { now: NOW })).toEqual([]);
   });
 });
