@@ -61,6 +61,11 @@ export default class Run extends BaseCommand {
     }),
     time: timeFlag,
     signal: signalFlag,
+    preemptible: Flags.boolean({
+      description:
+        'may run on resources booked by others (rp book); stopped (SIGTERM, then SIGKILL) when such a booking starts, ending as preempted',
+      default: false,
+    }),
     'no-wait': Flags.boolean({
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
@@ -85,6 +90,7 @@ export default class Run extends BaseCommand {
       shm: flags.shm,
       time: flags.time,
       signal: flags.signal,
+      preemptible: flags.preemptible,
       session,
       build: await createBuildProgress({ stream: process.stderr, quiet: false }),
     };

@@ -11,7 +11,7 @@
  * - A booking none of whose user's jobs has held resources `idleReleaseMinutes` after its start is
  *   released; a booking that has ended leaves the ledger.
  */
-import type { BookingRules } from './host-config.js';
+import type { BookingRules, HostCapacity } from './host-config.js';
 import type { Booking, JobEntry, LedgerState, ResourceRequest } from './ledger-state.js';
 import { latestEndMs } from './time-limits.js';
 import { RESOURCE_KINDS, type ResourceKind } from './units.js';
@@ -178,6 +178,76 @@ export function tendBookings(
 }
 
 /**
+ * Preemption: when an active booking's user lacks what it booked and what is free does not cover
+ * it, other users' running `--preemptible` jobs are marked preempted, the newest first, until it
+ * would (and every one holding a GPU the booking names). A marked job's deadline becomes `now`,
+ * so it is stopped as a job past its time limit is (SIGTERM, then SIGKILL after the kill wait),
+ * by its supervisor or any rp command's reaping pass; it ends as 'preempted'. Jobs already marked
+ * count as free. Returns the same state object when nobody is marked.
+ */
+export function preemptForBookings(
+  state: LedgerState,
+  capacity: HostCapacity,
+  now: Date,
+): LedgerState {
+  const active = (state.bookings ?? []).filter((booking) => isActiveAt(booking, now));
+  if (active.length === 0 || !state.jobs.some((job) => job.preemptible)) return state;
+  const holding = state.jobs.filter((job) => job.state !== 'queued' && job.grant !== undefined);
+  const amountsOf = (job: JobEntry): Amounts => ({
+    gpus: job.grant?.gpus.length ?? 0,
+    cpus: job.grant?.cpus.length ?? 0,
+    memoryMb: job.grant?.memoryMb ?? 0,
+  });
+  const marked = new Map<JobEntry, string>();
+  let free: Amounts = {
+    gpus: capacity.gpus.length,
+    cpus: capacity.cpus.length,
+    memoryMb: capacity.memoryMb,
+  };
+  for (const job of holding) {
+    if (job.preempted === undefined) free = subtract(free, amountsOf(job));
+  }
+  for (const booking of active) {
+    const held = holding
+      .filter((job) => job.user === booking.user)
+      .reduce((sum, job) => add(sum, amountsOf(job)), NOTHING);
+    const named = new Set(booking.gpuIds ?? []);
+    const candidates = holding
+      .filter(
+        (job) =>
+          job.preemptible === true &&
+          job.preempted === undefined &&
+          job.state === 'running' &&
+          job.user !== booking.user &&
+          !marked.has(job),
+      )
+      .sort(
+        (a, b) => Date.parse(b.startedAt ?? '') - Date.parse(a.startedAt ?? '') || b.seq - a.seq,
+      );
+    const short = (): boolean =>
+      RESOURCE_KINDS.some((kind) => booking.request[kind] - held[kind] > free[kind]);
+    for (const job of candidates) {
+      const onNamedGpu = (job.grant?.gpus ?? []).some((id) => named.has(id));
+      if (!onNamedGpu && !short()) continue;
+      marked.set(job, booking.id);
+      free = add(free, amountsOf(job));
+    }
+  }
+  if (marked.size === 0) return state;
+  const at = now.toISOString();
+  return {
+    ...state,
+    jobs: state.jobs.map((job) => {
+      const booking = marked.get(job);
+      if (booking === undefined) return job;
+      const deadline =
+        job.deadline !== undefined && Date.parse(job.deadline) < now.getTime() ? job.deadline : at;
+      return { ...job, preempted: { at, booking }, deadline };
+    }),
+  };
+}
+
+/**
  * Marks the active bookings whose user holds resources (now, after a plan's grants) as used, so
  * they are never released as idle. Returns the same state object when nothing changes.
  */
@@ -201,6 +271,10 @@ export function markBookingsUsed(state: LedgerState, now: Date): LedgerState {
 function isActiveAt(booking: Booking, now: Date): boolean {
   const t = now.getTime();
   return Date.parse(booking.start) <= t && t < Date.parse(booking.end);
+}
+
+function subtract(a: Amounts, b: Amounts): Amounts {
+  return { gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryMb: a.memoryMb - b.memoryMb };
 }
 
 function add(a: Amounts, b: ResourceRequest): Amounts {

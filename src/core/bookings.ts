@@ -8,6 +8,7 @@
  * many, aligned to which minutes). What the scheduler does with bookings is in
  * booking-reservations.ts.
  */
+import { formatLocalTime } from './dates.js';
 import { formatSeconds } from './durations.js';
 import { ConfigError, UsageError } from './errors.js';
 import {
@@ -133,9 +134,12 @@ function checkWindow(
     });
   }
   if (start < roundUpToMinute(now).getTime()) {
-    throw new UsageError(`the booking would start in the past (${new Date(start).toISOString()})`, {
-      hint: 'give a --start from now on: now, +30m, or a date and time',
-    });
+    throw new UsageError(
+      `the booking would start in the past (${formatLocalTime(new Date(start))})`,
+      {
+        hint: 'give a --start from now on: now, +30m, or a date and time',
+      },
+    );
   }
   const align = rules.alignMinutes;
   if (minuteOfDay(start) % align !== 0 || minuteOfDay(end) % align !== 0) {
@@ -226,7 +230,7 @@ function firstConflict(
       const booked = held.reduce((sum, booking) => sum + booking.request[kind], 0);
       if (booked + request.request[kind] > total[kind]) {
         return (
-          `at ${new Date(t).toISOString()} ${formatAmount(kind, booked)} of ${formatAmount(kind, total[kind])} ` +
+          `at ${formatLocalTime(new Date(t))} ${formatAmount(kind, booked)} of ${formatAmount(kind, total[kind])} ` +
           `are booked (${holders(held, kind)}); this booking needs ${formatAmount(kind, request.request[kind])} more`
         );
       }
@@ -235,7 +239,7 @@ function firstConflict(
     const taken = held.find((booking) => (booking.gpuIds ?? []).some((id) => wanted.has(id)));
     if (taken !== undefined) {
       const both = (taken.gpuIds ?? []).filter((id) => wanted.has(id));
-      return `at ${new Date(t).toISOString()} GPU ${formatIdRanges(both)} is booked by ${taken.user} (${taken.id})`;
+      return `at ${formatLocalTime(new Date(t))} GPU ${formatIdRanges(both)} is booked by ${taken.user} (${taken.id})`;
     }
   }
   return undefined;

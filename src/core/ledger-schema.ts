@@ -76,6 +76,8 @@ export const jobEntrySchema = z.object({
   timeLimit: timeLimitSchema.optional(),
   deadline: isoTimestamp.optional(),
   booking: z.object({ id: z.string().min(1), until: isoTimestamp }).optional(),
+  preemptible: z.literal(true).optional(),
+  preempted: z.object({ at: isoTimestamp, booking: z.string().min(1) }).optional(),
 });
 
 export const bookingSchema = z.object({

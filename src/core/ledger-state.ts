@@ -96,6 +96,13 @@ export interface JobEntry {
    * end plus the host's overrun), whatever its own limit.
    */
   booking?: { id: string; until: string };
+  /** `--preemptible`: may run on booked resources, and is stopped when the booking starts. */
+  preemptible?: true;
+  /**
+   * Set when a booking that needs its resources began (`at`): its deadline is then `at`, and it
+   * ends as 'preempted'.
+   */
+  preempted?: { at: string; booking: string };
 }
 
 export interface TimeLimitSpec {

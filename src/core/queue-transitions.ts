@@ -20,7 +20,7 @@ import {
 } from './ledger-state.js';
 import { checkAdmission, plan, type AdmissionRefusal } from './scheduler.js';
 import { jobDeadline } from './time-limits.js';
-import { markBookingsUsed, tendBookings } from './booking-reservations.js';
+import { markBookingsUsed, preemptForBookings, tendBookings } from './booking-reservations.js';
 import { bookingRulesOf } from './host-config.js';
 
 export interface HostPolicy {
@@ -141,7 +141,7 @@ function admit(
 export function schedule(current: LedgerState, policy: HostPolicy, now: Date): Transition<void> {
   // Bookings first: used ones are marked, idle and ended ones leave, before anything is granted.
   const tended = tendBookings(current, bookingRulesOf(policy.limits), now);
-  const { state } = tended;
+  const state = preemptForBookings(tended.state, policy.capacity, now);
   const bookingHistory = [
     ...tended.released.map((booking) => toBookingRecord(booking, 'released', now.toISOString())),
     ...tended.ended.map((booking) =>
@@ -220,9 +220,15 @@ export function finish(
   policy: HostPolicy,
   now: Date,
 ): Transition<boolean> {
-  // A job stopped by `rp kill` ended because of it, whatever its exit code.
-  const killed = state.jobs.find((job) => isJob(job, key))?.killedBy !== undefined;
-  const removed = removeJob(state, key, killed ? { ...outcome, ending: 'killed' } : outcome);
+  // A job stopped by `rp kill`, or for a booking, ended because of it, whatever its exit code.
+  const entry = state.jobs.find((job) => isJob(job, key));
+  const ending =
+    entry?.killedBy !== undefined
+      ? 'killed'
+      : entry?.preempted !== undefined
+        ? 'preempted'
+        : outcome.ending;
+  const removed = removeJob(state, key, { ...outcome, ending });
   if (!removed.record) return { state, result: false };
   const scheduled = schedule(removed.state, policy, now);
   return { ...scheduled, result: true, history: [removed.record] };

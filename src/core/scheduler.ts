@@ -29,6 +29,7 @@
  *    resources; like a user limit, it reserves nothing, so it never holds up other jobs.
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
+import { formatLocalTime } from './dates.js';
 import { bookingRulesOf, isUserAllowed, limitFor } from './host-config.js';
 import { BookingLedger, bookingUntil, type Holdback } from './booking-reservations.js';
 import type {
@@ -339,8 +340,9 @@ function walkQueue(
   const bookings = new BookingLedger(state.bookings ?? [], now, killWait, holdings);
   const rules = bookingRulesOf(limits);
   // What a job must leave alone for other users' bookings (nothing, without bookings).
+  // A preemptible job may run on booked resources anyway: it is stopped when the booking starts.
   const holdbackOf = (job: JobEntry): Holdback =>
-    bookings.empty ? NO_HOLDBACK : bookings.holdbackFor(job);
+    bookings.empty || job.preemptible === true ? NO_HOLDBACK : bookings.holdbackFor(job);
   let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
   let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
   // A config that shrank below what running jobs hold leaves nothing free, not a negative amount.
@@ -744,7 +746,10 @@ function limitDetail(
 function withBookings(missing: string, holdback: Holdback): string {
   if (holdback.bookings.length === 0) return missing;
   const kept = holdback.bookings
-    .map((booking) => `${booking.id} of ${booking.user} from ${booking.start} to ${booking.end}`)
+    .map(
+      (booking) =>
+        `${booking.id} of ${booking.user} from ${formatLocalTime(booking.start)} to ${formatLocalTime(booking.end)}`,
+    )
     .join(', ');
   return `${missing}${missing === '' ? '' : '; '}kept for booking ${kept}`;
 }

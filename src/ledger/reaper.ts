@@ -222,6 +222,10 @@ export async function reapDead(store: LedgerStore, deps: ReapDeps): Promise<Reap
   const alive = await Promise.all(snapshot.jobs.map((job) => isLive(job, deps)));
   for (const [index, job] of snapshot.jobs.entries()) {
     let verdict = classifyJob(job, alive[index] ?? true);
+    // A job preempted for a booking is stopped by whoever passes, its supervisor alive or not.
+    if (verdict === 'keep' && job.preempted !== undefined && job.container) {
+      await stopIfOverdue(job, job.container.id, deps);
+    }
     if (verdict === 'ask-docker' && job.container) {
       try {
         const status = await deps.containerStatus(job.container.id);

@@ -6,7 +6,6 @@
  * Every field is machine-friendly (ids as arrays, memory in MiB, ISO times, durations in ms): the
  * same data is printed as JSON by `--json` and turned into tables for people by src/ui/tables.ts.
  */
-import createDebug from 'debug';
 import type { HostCapacity } from '../core/host-config.js';
 import {
   jobLabel,
@@ -18,11 +17,9 @@ import {
 import { formatIdRanges } from '../core/units.js';
 import type { HostPolicy } from '../core/queue-transitions.js';
 import { describeQueue, type QueueStatus } from '../core/scheduler.js';
-import { EngineMismatchError } from '../ledger/engine-id.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { HostSession } from './host-session.js';
-
-const debug = createDebug('rp:status');
+import { reapQuietly } from './reap-quietly.js';
 
 /** Resources as ids and an amount: the machine's, or the part of it jobs hold. */
 export interface ResourceView {
@@ -327,23 +324,4 @@ export async function queueStatus(
 ): Promise<QueueView> {
   await reapQuietly(session);
   return { queue: buildQueue(await session.store.read(), await session.policy(), now, options) };
-}
-
-/**
- * Removes the entries of dead jobs before listing, so nobody sees a job that will never run. A
- * listing must still show when that fails (a ledger this user may read but not lock, a Docker
- * hiccup): the entries stay, and the next rp process that can reap them will.
- */
-async function reapQuietly(session: StatusSession): Promise<void> {
-  try {
-    const report = await session.reap();
-    if (report.reaped.length > 0) {
-      debug('reaped %s', report.reaped.map((job) => job.id).join(', '));
-    }
-  } catch (error) {
-    // Another engine than the queue's sees none of its containers: listing as if nothing ran
-    // would mislead, so that one is an error.
-    if (error instanceof EngineMismatchError) throw error;
-    debug('could not reap dead entries before listing: %s', (error as Error).message);
-  }
 }

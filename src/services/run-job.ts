@@ -83,6 +83,8 @@ export interface JobRequestOptions {
   time?: string;
   /** `--signal NAME[@SECONDS]`: sent that long before the time limit. */
   signal?: string;
+  /** `--preemptible`: may run on booked resources, stopped when the booking starts. */
+  preemptible?: boolean;
   session: HostSession;
   build: BuildReporter;
 }
@@ -100,6 +102,7 @@ export interface PreparedJob {
   image: BuildResult;
   /** Absent: the job may run as long as it likes. */
   timeLimit?: TimeLimitSpec;
+  preemptible?: boolean;
 }
 
 /** What the job shows while it waits and starts; src/ui implements it. */
@@ -185,6 +188,7 @@ export async function prepareJob(options: JobRequestOptions): Promise<PreparedJo
     shmBytes,
     image,
     ...(timeLimit === undefined ? {} : { timeLimit }),
+    ...(options.preemptible === true ? { preemptible: true } : {}),
   };
 }
 
@@ -224,6 +228,7 @@ export function newJobOf(
     supervisor,
     image: prepared.image.reference,
     ...(prepared.timeLimit ? { timeLimit: prepared.timeLimit } : {}),
+    ...(prepared.preemptible === true ? { preemptible: true as const } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 /** `rp history` for people: one line per finished job, newest first. */
+import { formatLocalTime } from '../core/dates.js';
 import { formatIdRanges } from '../core/units.js';
 import { formatDuration, renderTable } from './tables.js';
 
@@ -55,16 +56,7 @@ export function noHistoryLine(filter: { user?: string; since?: Date }): string {
   return `No finished jobs${whose}${since}.`;
 }
 
-/** "2026-03-05 14:30" in the local time zone, as people read a wall clock. */
-export function formatLocalTime(at: string | Date): string {
-  const date = typeof at === 'string' ? new Date(at) : at;
-  if (Number.isNaN(date.getTime())) return String(at);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}`
-  );
-}
+export { formatLocalTime };
 
 function cut(text: string, width: number): string {
   const oneLine = text.replace(/\s+/g, ' ');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tendBookings } from '../../src/core/booking-reservations.js';
+import { formatLocalTime } from '../../src/core/dates.js';
 import {
   DEFAULT_BOOKING_RULES,
   type HostCapacity,
@@ -100,7 +101,7 @@ describe('jobs before a booking', () => {
     expect(host.job(tooLong.id).state).toBe('queued');
     const waiting = describeQueue(host.state, CPUS_ONLY, LIMITS, NOW);
     expect(waiting.find((entry) => entry.jobId === unlimited.id)?.waitingFor).toBe(
-      `1 CPU (0 free); kept for booking b1000 of bob from ${at(MINUTE).toISOString()} to ${at(3 * MINUTE).toISOString()}`,
+      `1 CPU (0 free); kept for booking b1000 of bob from ${formatLocalTime(at(MINUTE))} to ${formatLocalTime(at(3 * MINUTE))}`,
     );
   });
 
@@ -219,5 +220,70 @@ describe('a booking used from its start', () => {
     const limits = { ...LIMITS, bookings: { ...DEFAULT_BOOKING_RULES, idleReleaseMinutes: 1 } };
     host.schedule(at(2 * MINUTE + SECOND), limits);
     expect(host.state.bookings?.map((b) => b.id)).toEqual(['b1000']);
+  });
+});
+
+describe('preemptible jobs', () => {
+  it('run on booked resources, and are marked preempted, newest first, when the booking starts', () => {
+    const host = new Host(CPUS_ONLY, [
+      booking({ user: 'bob', request: { gpus: 0, cpus: 2, memoryMb: 0 } }),
+    ]);
+    const plain = host.submit('alice', core(2));
+    const older = { ...host.submit('alice', core(1)), preemptible: true as const };
+    const newer = { ...host.submit('alice', core(1)), preemptible: true as const };
+    host.state = {
+      ...host.state,
+      jobs: host.state.jobs.map((job) =>
+        job.id === older.id ? older : job.id === newer.id ? newer : job,
+      ),
+    };
+    // Before the booking: the unlimited plain job takes the 2 unbooked cores; the preemptible
+    // ones run on the 2 booked cores anyway.
+    host.schedule();
+    expect([plain, older, newer].map((job) => host.job(job.id).state)).toEqual([
+      'granted',
+      'granted',
+      'granted',
+    ]);
+    const startedAt = (id: string, ms: number): void => {
+      host.state = {
+        ...host.state,
+        jobs: host.state.jobs.map((job) =>
+          job.id === id ? { ...job, state: 'running', startedAt: at(ms).toISOString() } : job,
+        ),
+      };
+    };
+    startedAt(plain.id, 0);
+    startedAt(older.id, 1000);
+    startedAt(newer.id, 2000);
+
+    // When bob's booking of 2 cores starts, both preemptible jobs must go; not the plain one.
+    host.schedule(at(MINUTE));
+    expect(host.job(newer.id).preempted).toEqual({
+      at: at(MINUTE).toISOString(),
+      booking: 'b1000',
+    });
+    expect(host.job(newer.id).deadline).toBe(at(MINUTE).toISOString());
+    expect(host.job(older.id).preempted?.booking).toBe('b1000');
+    expect(host.job(plain.id).preempted).toBeUndefined();
+  });
+
+  it('are left alone while the booking is covered by what is free', () => {
+    const host = new Host(CPUS_ONLY, [
+      booking({ user: 'bob', request: { gpus: 0, cpus: 1, memoryMb: 0 } }),
+    ]);
+    const job = { ...host.submit('alice', core(1)), preemptible: true as const };
+    host.state = { ...host.state, jobs: [job] };
+    host.schedule();
+    host.state = {
+      ...host.state,
+      jobs: host.state.jobs.map((entry) => ({
+        ...entry,
+        state: 'running',
+        startedAt: NOW.toISOString(),
+      })),
+    };
+    host.schedule(at(MINUTE));
+    expect(host.job(job.id).preempted).toBeUndefined();
   });
 });

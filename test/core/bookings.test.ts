@@ -7,6 +7,7 @@ import {
   roundUpToMinute,
   type NewBooking,
 } from '../../src/core/bookings.js';
+import { formatLocalTime } from '../../src/core/dates.js';
 import { ConfigError, UsageError } from '../../src/core/errors.js';
 import {
   DEFAULT_BOOKING_RULES,
@@ -104,7 +105,7 @@ describe('addBooking', () => {
       ),
     );
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toContain(`at ${at(2).toISOString()} 3 GPUs of 4 GPUs are booked`);
+    expect(error.message).toContain(`at ${formatLocalTime(at(2))} 3 GPUs of 4 GPUs are booked`);
     expect(error.message).toContain('alice 3 GPUs in b1000');
     // Back to back is fine: ends are open.
     const after = book(state, request({ user: 'bob', start: at(3), end: at(4) }));
@@ -127,7 +128,7 @@ describe('addBooking', () => {
         }),
       ),
     );
-    expect(error.message).toContain(`at ${at(2).toISOString()} 6 CPUs of 8 CPUs are booked`);
+    expect(error.message).toContain(`at ${formatLocalTime(at(2))} 6 CPUs of 8 CPUs are booked`);
   });
 
   it('refuses specific GPUs someone else has booked for the same time', () => {

@@ -93,6 +93,40 @@ describe('queue transitions', () => {
     ).toBeUndefined();
   });
 
+  it("records a job preempted for a booking as 'preempted', whatever its exit code", () => {
+    const first = add(emptyLedger(), { ...job('alice', 1, 1), preemptible: true });
+    const marked: LedgerState = {
+      ...first.state,
+      jobs: first.state.jobs.map((entry) => ({
+        ...entry,
+        preempted: { at: now.toISOString(), booking: 'b1000' },
+      })),
+    };
+    const ended = finish(
+      marked,
+      first.result,
+      { ending: 'exited', endedAt: now.toISOString(), exitCode: 143 },
+      policy,
+      now,
+    );
+    expect(ended.history?.[0]).toMatchObject({ ending: 'preempted', exitCode: 143 });
+  });
+
+  it('gives a job granted in a booking the earlier of its limit and the booking end as deadline', () => {
+    const first = add(emptyLedger(), { ...job('alice', 1, 1), timeLimit: { seconds: 3600 } });
+    const inBooking: LedgerState = {
+      ...first.state,
+      jobs: first.state.jobs.map((entry) => ({
+        ...entry,
+        booking: { id: 'b1000', until: new Date(now.getTime() + 600_000).toISOString() },
+      })),
+    };
+    const running = markRunning(inBooking, first.result, { id: 'c1', name: 'rp1' }, now);
+    expect(running.result?.deadline).toBe(new Date(now.getTime() + 600_000).toISOString());
+    const alone = markRunning(first.state, first.result, { id: 'c1', name: 'rp1' }, now);
+    expect(alone.result?.deadline).toBe(new Date(now.getTime() + 3_600_000).toISOString());
+  });
+
   it('finishing an unknown job changes nothing', () => {
     const { state } = add(emptyLedger(), job('alice', 1, 1));
     const result = finish(
