@@ -24,6 +24,7 @@ interface Run {
   ending: string;
   startedAt?: string;
   endedAt: string;
+  grant?: { cpus: number[] };
 }
 
 interface BookedWindow {
@@ -64,9 +65,9 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('bookings (real Docker engi
       timeoutMs,
     );
 
-  /** Books both cores for `user` from the minute after the next for one minute. */
-  const bookEveryCore = async (user: UnixUser): Promise<BookedWindow> => {
-    const args = ['book', '--cpu', '2', '--start', '+60s', '--duration', '1m', '--json'];
+  /** Books both cores for `user` from a minute or so ahead, for `duration`. */
+  const bookEveryCore = async (user: UnixUser, duration: string): Promise<BookedWindow> => {
+    const args = ['book', '--cpu', '2', '--start', '+60s', '--duration', duration, '--json'];
     const booked = await as(user, args);
     expect(booked.exitCode, booked.stderr).toBe(0);
     return JSON.parse(booked.stdout) as BookedWindow;
@@ -124,14 +125,14 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('bookings (real Docker engi
 
   it('keeps every booked core for the booker, and lets in only jobs that end before it starts', async () => {
     const [alice, bob] = users as [UnixUser, UnixUser];
-    const window = await bookEveryCore(bob);
+    const window = await bookEveryCore(bob, '2m');
     const start = Date.parse(window.start);
     const end = Date.parse(window.end);
 
     // alice's job without a limit waits for the booking to end; her 10 s job (plus the 2 s kill
     // wait) ends before the booking starts, so it starts at once.
-    const unlimited = await detach(alice, ['--script=quick.sh']);
-    const short = await detach(alice, ['--script=quick.sh', '--time', '10s']);
+    const unlimited = await detach(alice, ['--script=quick.sh 5']);
+    const short = await detach(alice, ['--script=quick.sh 5', '--time', '10s']);
     const shortRun = await ended(short, 60_000);
     expect(Date.parse(shortRun.startedAt as string)).toBeLessThan(start);
     expect((await readHistory(rpHome)).some((record) => record.id === unlimited)).toBe(false);
@@ -142,18 +143,41 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('bookings (real Docker engi
       async () => (Date.now() >= start ? true : undefined),
       130_000,
     );
-    const bobs = await detach(bob, ['--script=quick.sh']);
+    const bobs = await detach(bob, ['--script=quick.sh 5']);
     const bobsRun = await ended(bobs, 60_000);
     expect(Date.parse(bobsRun.startedAt as string)).toBeLessThan(end);
 
     const unlimitedRun = await ended(unlimited, 130_000);
     expect(unlimitedRun.user).toBe(alice.name);
     expect(Date.parse(unlimitedRun.startedAt as string)).toBeGreaterThanOrEqual(end);
+
+    // The report's CPU-hours are what the jobs ran (cores × their time), within 5 %.
+    const runs = (await readHistory(rpHome)) as unknown as Run[];
+    const ranHours = runs.reduce(
+      (sum, run) =>
+        sum +
+        ((run.grant?.cpus.length ?? 0) *
+          (Date.parse(run.endedAt) - Date.parse(run.startedAt ?? run.endedAt))) /
+          3_600_000,
+      0,
+    );
+    const report = await rp(['report', '--since', '1h', '--format', 'json'], {
+      cwd: host.dir,
+      env: { RP_HOME: rpHome },
+    });
+    expect(report.exitCode, report.stderr).toBe(0);
+    const total = (
+      JSON.parse(report.stdout) as { total: { cpu_hours: number; booked_hours: number } }
+    ).total;
+    expect(ranHours).toBeGreaterThan(0);
+    expect(Math.abs(total.cpu_hours - ranHours)).toBeLessThanOrEqual(0.05 * ranHours);
+    // bob's booking of 2 cores for 2 minutes has begun: booked hours count it up to now.
+    expect(total.booked_hours).toBeGreaterThan(0);
   }, 400_000);
 
   it('runs a preemptible job on booked cores, and preempts it when the booking begins', async () => {
     const [alice, bob] = users as [UnixUser, UnixUser];
-    const window = await bookEveryCore(bob);
+    const window = await bookEveryCore(bob, '1m');
 
     // No limit, yet it starts at once on the booked cores: it is preemptible.
     const preemptible = await detach(alice, [

@@ -132,9 +132,9 @@ describe.skipIf(skipWithoutDocker)('rp history and rp report (real Docker engine
     const csv = await project.rp(['report', '--format', 'csv']);
     expect(csv.exitCode, csv.stderr).toBe(0);
     expect(csv.stdout.split('\n')).toEqual([
-      'user,gpu_hours,cpu_hours,jobs,failed,timeouts,share_%',
-      `${user},0,${row?.cpu_hours},2,1,0,100`,
-      `total,0,${row?.cpu_hours},2,1,0,100`,
+      'user,gpu_hours,cpu_hours,jobs,failed,timeouts,booked_hours,booked_idle_hours,share_%',
+      `${user},0,${row?.cpu_hours},2,1,0,0,0,100`,
+      `total,0,${row?.cpu_hours},2,1,0,0,0,100`,
     ]);
 
     const byProject = await json<{ rows: Array<Record<string, unknown>> }>([
