@@ -128,6 +128,28 @@ describe('toCreateOptions', () => {
     expect(rebuilt?.detached).toEqual({ launch: 'm1-ab12.json' });
   });
 
+  it('tells a limited job its deadline, and labels it so a rebuilt ledger still enforces it', () => {
+    const limited = {
+      ...job,
+      timeLimit: { seconds: 3600, signal: { name: 'SIGUSR1', before: 60 } },
+    };
+    const deadline = new Date('2026-12-02T13:00:00.000Z');
+    const options = toCreateOptions({ ...spec(), job: limited, deadline });
+    expect(options.Env).toContain(`RP_DEADLINE=${deadline.getTime() / 1000}`);
+    const rebuilt = jobFromLabels(options.Labels!, { id: 'a', name: 'n' });
+    expect(rebuilt?.timeLimit).toEqual(limited.timeLimit);
+    expect(rebuilt?.deadline).toBe(deadline.toISOString());
+    // A job granted in a booking has a deadline and no limit of its own.
+    const inBooking = jobFromLabels(toCreateOptions({ ...spec(), deadline }).Labels!, {
+      id: 'a',
+      name: 'n',
+    });
+    expect(inBooking?.deadline).toBe(deadline.toISOString());
+    expect(toCreateOptions(spec()).Env?.some((entry) => entry.startsWith('RP_DEADLINE='))).toBe(
+      false,
+    );
+  });
+
   it("records the queue (host directory) it belongs to, so another queue's rebuild ignores it", () => {
     expect(toCreateOptions(spec()).Labels!['rp.home']).toBe('/var/lib/rp');
   });

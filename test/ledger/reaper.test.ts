@@ -75,6 +75,46 @@ describe('reaper decisions (pure)', () => {
     ]);
   });
 
+  it("records an orphan's end and exit code as Docker reports them, as 'timeout' past its deadline", () => {
+    const container = { id: 'c1', name: 'rp1001' };
+    const limited = makeJob({
+      id: '1001',
+      seq: 1,
+      state: 'running',
+      container,
+      timeLimit: { seconds: 60 },
+      deadline: '2025-01-01T00:01:00.000Z',
+    });
+    const early = makeJob({
+      id: '1002',
+      seq: 2,
+      state: 'running',
+      container: { ...container, id: 'c2' },
+    });
+    const state: LedgerState = { ...emptyLedger(), nextSeq: 3, jobs: [limited, early] };
+    const ends = new Map([
+      ['1001:1', { running: false, finishedAt: '2025-01-01T00:01:02.000Z', exitCode: 137 }],
+      ['1002:2', { running: false, finishedAt: '2025-01-01T00:00:30.000Z', exitCode: 0 }],
+    ]);
+
+    const decision = planReap(state, [limited, early], '2025-01-01T01:00:00.000Z', ends);
+
+    expect(decision.history).toEqual([
+      expect.objectContaining({
+        id: '1001',
+        ending: 'timeout',
+        endedAt: '2025-01-01T00:01:02.000Z',
+        exitCode: 137,
+      }),
+      expect.objectContaining({
+        id: '1002',
+        ending: 'reaped',
+        endedAt: '2025-01-01T00:00:30.000Z',
+        exitCode: 0,
+      }),
+    ]);
+  });
+
   it('returns the same state object when there is nothing to remove', () => {
     const state: LedgerState = {
       ...emptyLedger(),
