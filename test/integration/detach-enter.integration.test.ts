@@ -2,7 +2,13 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RP_BIN } from '../support/cli.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
-import { createRpProject, until, waitForOutput, type RpProject } from '../support/rp-project.js';
+import {
+  createRpProject,
+  editHostConfig,
+  until,
+  waitForOutput,
+  type RpProject,
+} from '../support/rp-project.js';
 
 describe.skipIf(skipWithoutDocker)(
   'rp run --detach, rp logs and rp enter (real Docker engine)',
@@ -83,6 +89,24 @@ describe.skipIf(skipWithoutDocker)(
       const unknown = await project.rp(['logs', '0999']);
       expect(unknown.exitCode).toBe(3);
       expect((await project.rp(['logs', 'abc'])).exitCode).toBe(2);
+    });
+
+    it('rp enter --time stops the shell at its limit and exits 124', async () => {
+      await editHostConfig(project.rpHome, (config) => {
+        config.limits = { killWaitSeconds: 1 };
+      });
+      // An interactive bash ignores SIGTERM: the kill wait's SIGKILL ends it.
+      const enter = `stty cols 80 rows 24; RP_HOME=${project.rpHome} ${process.execPath} ${RP_BIN} enter --time 3s`;
+      const session = execa('script', ['-qfec', enter, '/dev/null'], {
+        cwd: project.dir,
+        reject: false,
+        stdin: 'pipe',
+      });
+      await waitForOutput(session, /running: [\s\S]*time limit 3s/, { timeoutMs: 120_000 });
+      const result = await session;
+      expect(result.exitCode, result.stdout).toBe(124);
+      expect(result.stdout).toContain('reached its time limit of 3s');
+      expect((await project.ledger()).jobs).toEqual([]);
     });
 
     it('rp enter gives a shell as the host user that sees the bashhook exports, and passes its exit code', async () => {

@@ -6,6 +6,7 @@ import type { ProjectInfo } from '../../src/core/project-config.js';
 import {
   checkMountPaths,
   jobMounts,
+  jobTimeLimit,
   logFilePath,
   resourceRequest,
   scriptCommand,
@@ -105,5 +106,14 @@ describe('job spec', () => {
       logFilePath({ ...project, info: { ...info, stdout_to_file: true } }, undefined, at),
     ).toBe(join(root, '.rp/logs/mnist_20260102_030405.log'));
     expect(() => logFilePath(project, '../escape', at)).toThrow(UsageError);
+  });
+
+  it("takes the time limit from --time, else from .rp/info.json's time, else the host's default", () => {
+    const limits = { default: {}, users: {}, defaultTimeSeconds: 600 };
+    const timed: Project = { ...project, info: { ...info, time: '2h' } };
+    expect(jobTimeLimit(timed, {}, limits, 'alice')).toEqual({ seconds: 7200 });
+    expect(jobTimeLimit(timed, { time: '90s' }, limits, 'alice')).toEqual({ seconds: 90 });
+    expect(jobTimeLimit(project, {}, limits, 'alice')).toEqual({ seconds: 600 });
+    expect(jobTimeLimit(timed, { time: 'unlimited' }, limits, 'alice')).toBeUndefined();
   });
 });
