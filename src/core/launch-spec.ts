@@ -23,7 +23,7 @@ export interface LaunchSpec {
   /** The argument vector run after the image's entrypoint. */
   command: string[];
   workingDir: string;
-  mounts: Array<{ source: string; target: string }>;
+  mounts: Array<{ source: string; target: string; readOnly?: boolean }>;
   shmBytes: number;
   env: Record<string, string>;
   /**
@@ -47,7 +47,9 @@ export const launchSpecSchema = z.object({
   groups: z.array(id),
   command: z.array(z.string()).min(1),
   workingDir: absolutePath,
-  mounts: z.array(z.object({ source: absolutePath, target: absolutePath })),
+  mounts: z.array(
+    z.object({ source: absolutePath, target: absolutePath, readOnly: z.boolean().optional() }),
+  ),
   shmBytes: z.number().int().positive(),
   env: z.record(z.string(), z.string()),
   logDir: z.object({ host: absolutePath, container: absolutePath }),

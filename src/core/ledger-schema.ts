@@ -47,6 +47,7 @@ export const timeLimitSchema = z.object({
     .optional(),
 });
 
+const activitySchema = z.object({ name: z.string().min(1), input: z.string().min(1) });
 const projectSchema = z.object({ path: z.string(), name: z.string() });
 const jobKindSchema = z.enum(['run', 'enter']);
 
@@ -78,6 +79,7 @@ export const jobEntrySchema = z.object({
   booking: z.object({ id: z.string().min(1), until: isoTimestamp }).optional(),
   preemptible: z.literal(true).optional(),
   preempted: z.object({ at: isoTimestamp, booking: z.string().min(1) }).optional(),
+  activity: activitySchema.optional(),
 });
 
 export const bookingSchema = z.object({
@@ -96,9 +98,16 @@ const jobKeySchema = z.object({ id: z.string(), seq: z.number().int().positive()
 
 export const ledgerStateSchema = z
   .object({
-    // Versions 1 to 4 lack only optional fields: read as they are, written back as the latest.
+    // Versions 1 to 5 lack only optional fields: read as they are, written back as the latest.
     version: z
-      .union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(LEDGER_VERSION)])
+      .union([
+        z.literal(1),
+        z.literal(2),
+        z.literal(3),
+        z.literal(4),
+        z.literal(5),
+        z.literal(LEDGER_VERSION),
+      ])
       .transform((): typeof LEDGER_VERSION => LEDGER_VERSION),
     nextSeq: z.number().int().positive(),
     jobs: z.array(jobEntrySchema),
@@ -185,6 +194,7 @@ export const historyRecordSchema = z.object({
   ending: z.enum(['exited', 'killed', 'cancelled', 'failed', 'reaped', 'timeout', 'preempted']),
   logFile: z.string().optional(),
   array: z.object({ task: nonNegativeInt }).optional(),
+  activity: activitySchema.optional(),
 });
 
 export const bookingRecordSchema = bookingSchema.extend({

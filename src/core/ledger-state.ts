@@ -5,11 +5,11 @@
 
 /**
  * 2 added the recorded head of the queue and each job's image; 3 the detached jobs and their host
- * supervisor; 4 time limits and deadlines; 5 bookings. An older file is read as it is (it has none
- * of these) and written back as version 5; an rp that knows only an older version then refuses the file
- * instead of dropping what it does not know.
+ * supervisor; 4 time limits and deadlines; 5 bookings; 6 the activity of a drop-folder job. An
+ * older file is read as it is (it has none of these) and written back as version 6; an rp that
+ * knows only an older version then refuses the file instead of dropping what it does not know.
  */
-export const LEDGER_VERSION = 5;
+export const LEDGER_VERSION = 6;
 
 /** What a job asks for. Memory is kept in whole MiB so sums never drift. */
 export interface ResourceRequest {
@@ -103,6 +103,11 @@ export interface JobEntry {
    * ends as 'preempted'.
    */
   preempted?: { at: string; booking: string };
+  /**
+   * A drop-folder job (`rp activity`): the activity it runs for and the claimed input's name, so
+   * listings and the history say which activity the job is.
+   */
+  activity?: { name: string; input: string };
 }
 
 export interface TimeLimitSpec {
@@ -212,6 +217,8 @@ export interface HistoryRecord {
   logFile?: string;
   /** The task index of an array or grid task. */
   array?: { task: number };
+  /** A drop-folder job's activity and input (JobEntry.activity). */
+  activity?: { name: string; input: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,6 +279,7 @@ export function toHistoryRecord(job: JobEntry, outcome: JobOutcome): HistoryReco
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
   if (job.logFile !== undefined) record.logFile = job.logFile;
   if (job.array !== undefined) record.array = { task: job.array.task };
+  if (job.activity !== undefined) record.activity = { ...job.activity };
   return record;
 }
 

@@ -10,6 +10,8 @@ import { jobLabels } from './labels.js';
 export interface Mount {
   source: string;
   target: string;
+  /** The job may read it and not change it (a drop-folder job's input, its activity's project). */
+  readOnly?: boolean;
 }
 
 export interface JobContainerSpec {
@@ -71,7 +73,9 @@ export function toCreateOptions(spec: JobContainerSpec): ContainerCreateOptions 
     AttachStdout: true,
     AttachStderr: true,
     HostConfig: {
-      Binds: spec.mounts.map((mount) => `${mount.source}:${mount.target}`),
+      Binds: spec.mounts.map(
+        (mount) => `${mount.source}:${mount.target}${mount.readOnly === true ? ':ro' : ''}`,
+      ),
       // Pinned cores rather than a CPU quota: a job gets whole cores to itself, the same
       // exclusivity as its GPUs, and no neighbour's threads share its caches.
       CpusetCpus: grant.cpus.join(','),

@@ -18,6 +18,10 @@ export interface ExecOptions {
   timeoutMs?: number;
   cwd?: string;
   input?: string;
+  /** Standard input read from this file (opened by this process, so it may be one only it can read). */
+  inputFile?: string;
+  /** Run as this user and group (needs root), with no supplementary groups. */
+  as?: { uid: number; gid: number };
 }
 
 /** Thrown when the program does not exist on this machine. */
@@ -42,8 +46,10 @@ export async function runProgram(
     reject: false,
     timeout: options.timeoutMs,
     cwd: options.cwd,
-    input: options.input,
-    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    ...(options.inputFile === undefined
+      ? { input: options.input, stdin: options.input === undefined ? 'ignore' : 'pipe' }
+      : { inputFile: options.inputFile }),
+    ...(options.as === undefined ? {} : { uid: options.as.uid, gid: options.as.gid }),
   });
   if (result.failed && (result.code === 'ENOENT' || /ENOENT/.test(String(result.message)))) {
     throw new ProgramNotFoundError(program);

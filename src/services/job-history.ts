@@ -5,6 +5,7 @@
  * With `since`, only the months from then to now are read; without, the months are read newest
  * first until they hold `limit` jobs.
  */
+import { listedProject } from '../core/activities.js';
 import { monthsBetween } from '../core/history-months.js';
 import { enoughHistory, selectHistory, type HistoryFilter } from '../core/history-listing.js';
 import {
@@ -27,6 +28,8 @@ export interface FinishedJobView {
   uid: number;
   project: string;
   projectPath: string;
+  /** A drop-folder job's activity and input file; null for any other job. */
+  activity: { name: string; input: string } | null;
   kind: JobKind;
   command: string;
   ending: JobEnding;
@@ -74,8 +77,9 @@ export function finishedJobView(record: HistoryRecord): FinishedJobView {
     task: record.array?.task ?? null,
     user: record.user,
     uid: record.uid,
-    project: record.project.name,
+    project: listedProject(record),
     projectPath: record.project.path,
+    activity: record.activity === undefined ? null : { ...record.activity },
     kind: record.kind,
     command: record.command,
     ending: record.ending,

@@ -6,6 +6,7 @@
  * Every field is machine-friendly (ids as arrays, memory in MiB, ISO times, durations in ms): the
  * same data is printed as JSON by `--json` and turned into tables for people by src/ui/tables.ts.
  */
+import { listedProject } from '../core/activities.js';
 import type { HostCapacity } from '../core/host-config.js';
 import {
   jobLabel,
@@ -44,6 +45,8 @@ export interface JobIdentityView {
   user: string;
   project: string;
   projectPath: string;
+  /** A drop-folder job's activity and input file; null for any other job. */
+  activity: { name: string; input: string } | null;
   kind: JobKind;
   command: string;
 }
@@ -184,8 +187,9 @@ function identity(job: JobEntry): JobIdentityView {
     name: `rp${label}`,
     ...(job.array === undefined ? {} : { array: { id: job.id, tasks: [job.array.task] } }),
     user: job.user,
-    project: job.project.name,
+    project: listedProject(job),
     projectPath: job.project.path,
+    activity: job.activity === undefined ? null : { ...job.activity },
     kind: job.kind,
     command: job.command,
   };

@@ -6,20 +6,17 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
 import { detachedJobs } from '../core/host-supervision.js';
 import type { LedgerState } from '../core/ledger-state.js';
 import { spawnDetached } from '../host/exec.js';
+import { RP_BIN } from '../host/package-info.js';
 import { isProcessAlive } from '../host/process.js';
 import type { HostSession } from './host-session.js';
 
 const debug = createDebug('rp:supervisor');
 
 export const SUPERVISOR_LOG = 'supervisor.log';
-
-/** rp's own launcher: this file is src/services (or dist/services) of the package. */
-const RP_BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 
 /**
  * Starts a host supervisor when `state` (read now when not given) has detached jobs and no live

@@ -101,6 +101,21 @@ describe('toCreateOptions', () => {
     expect(options.Tty).toBe(false);
   });
 
+  it('binds a read-only mount with ":ro", so the job cannot change it', () => {
+    const options = toCreateOptions(
+      spec({
+        mounts: [
+          { source: '/srv/work/a1/talk.wav', target: '/input/talk.wav', readOnly: true },
+          { source: '/home/alice/rp-output/whisper/talk-1234', target: '/output' },
+        ],
+      }),
+    );
+    expect(options.HostConfig!.Binds).toEqual([
+      '/srv/work/a1/talk.wav:/input/talk.wav:ro',
+      '/home/alice/rp-output/whisper/talk-1234:/output',
+    ]);
+  });
+
   it('labels the container so the ledger can be rebuilt from it', () => {
     const options = toCreateOptions(spec());
     const rebuilt = jobFromLabels(options.Labels!, { id: 'abc', name: 'rp1234' });

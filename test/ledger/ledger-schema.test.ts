@@ -44,6 +44,24 @@ describe('parseLedgerText', () => {
     });
   });
 
+  it('reads a version 5 ledger (no activities) as the current version', () => {
+    const job = makeJob({ id: '1234', seq: 2 });
+    const parsed = parseLedgerText(JSON.stringify({ version: 5, nextSeq: 3, jobs: [job] }));
+    expect(parsed).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
+  it("keeps a drop-folder job's activity and input", () => {
+    const job = makeJob({ id: '1234', seq: 2, activity: { name: 'whisper', input: 'talk.wav' } });
+    const text = JSON.stringify({ version: LEDGER_VERSION, nextSeq: 3, jobs: [job] });
+    expect(parseLedgerText(text)).toEqual({
+      kind: 'ok',
+      state: { version: LEDGER_VERSION, nextSeq: 3, jobs: [job] },
+    });
+  });
+
   it('keeps bookings, and which booking a job was granted in', () => {
     const job = makeJob({
       id: '1234',

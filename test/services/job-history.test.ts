@@ -70,6 +70,7 @@ describe('listHistory', () => {
         uid: 1000,
         project: 'proj',
         projectPath: '/home/alice/proj',
+        activity: null,
         kind: 'run',
         command: 'python train.py',
         ending: 'cancelled',

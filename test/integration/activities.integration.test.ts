@@ -1,0 +1,253 @@
+import { execa, type ResultPromise } from 'execa';
+import { chmod, cp, lstat, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rp, RP_BIN, type RpResult } from '../support/cli.js';
+import { assertDockerForCi, removeProjectImages, skipWithoutDocker } from '../support/docker.js';
+import { readHistory, until, type HistoryRecord } from '../support/rp-project.js';
+import { killSupervisors } from '../support/supervisors.js';
+import { makeTempDir } from '../support/tmp.js';
+import {
+  createUnixUser,
+  removeUnixUser,
+  runningAsRoot,
+  type UnixUser,
+} from '../support/unix-user.js';
+
+type ActivityRecord = HistoryRecord & {
+  user: string;
+  uid: number;
+  activity?: { name: string; input: string };
+};
+
+const EXAMPLE = new URL('../../examples/wordcount/', import.meta.url).pathname;
+
+/**
+ * Drop-folder activities on the real engine, as two real non-root users: files copied into the
+ * drop folder run as jobs of their owner, with results in the owner's home; refusals land in
+ * failed/ with a reason; two drains never run one file twice; a failed job keeps its input.
+ */
+describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (real Docker)', () => {
+  const users: UnixUser[] = [];
+  let host: { dir: string; cleanup: () => Promise<void> };
+  let rpHome: string;
+  let project: string;
+  let watcher: ResultPromise | undefined;
+  const env = (): Record<string, string> => ({ RP_HOME: rpHome });
+  const asRoot = (args: string[]): Promise<RpResult> => rp(args, { cwd: host.dir, env: env() });
+  const dropDir = (activity: string): string => join(rpHome, 'drop', activity);
+  const failedDir = (activity: string): string => join(rpHome, 'activities', activity, 'failed');
+  const shell = (user: UnixUser, script: string) =>
+    execa('runuser', ['-u', user.name, '--', 'bash', '-c', script], { reject: false });
+  const records = async (activity: string): Promise<ActivityRecord[]> =>
+    ((await readHistory(rpHome)) as ActivityRecord[]).filter(
+      (record) => record.activity?.name === activity,
+    );
+  const endedJob = (activity: string, input: string): Promise<ActivityRecord> =>
+    until(
+      `the ${activity} job of ${input} to end`,
+      async () => (await records(activity)).find((record) => record.activity?.input === input),
+      90_000,
+    );
+  /** The output folder of a job: ~/rp-output/<activity>/<stem>-<id>. */
+  const outputOf = (user: UnixUser, activity: string, stem: string, job: string): string =>
+    join('/home', user.name, 'rp-output', activity, `${stem}-${job}`);
+
+  beforeAll(async () => {
+    assertDockerForCi();
+    host = await makeTempDir('rp-drop-');
+    await chmod(host.dir, 0o755);
+    rpHome = join(host.dir, 'host');
+    expect((await asRoot(['host', 'init'])).exitCode).toBe(0);
+    // The example activity, and a script of it that fails after writing its log.
+    project = join(host.dir, 'wordcount');
+    await cp(EXAMPLE, project, { recursive: true });
+    await writeFile(
+      join(project, 'fail.sh'),
+      '#!/bin/bash\necho "cannot read $RP_INPUT"\nexit 3\n',
+      {
+        mode: 0o755,
+      },
+    );
+    for (const prefix of ['rpda', 'rpdb']) users.push(await createUnixUser(prefix));
+    const add = async (name: string, args: string[]): Promise<void> => {
+      const added = await asRoot(['activity', 'add', name, '--project', project, ...args]);
+      expect(added.exitCode, added.stderr).toBe(0);
+    };
+    await add('wordcount', ['--script', 'count.sh', '--accept', '*.txt', '--stable-seconds', '3']);
+    await add('wcfail', ['--script', 'fail.sh', '--stable-seconds', '0']);
+    await add('wcrace', ['--script', 'count.sh', '--stable-seconds', '0']);
+  }, 120_000);
+
+  afterAll(async () => {
+    watcher?.kill('SIGTERM');
+    await watcher?.catch(() => undefined);
+    if (rpHome) await killSupervisors(rpHome);
+    if (project) await removeProjectImages(project);
+    for (const user of users) await removeUnixUser(user);
+    await host?.cleanup();
+  });
+
+  it('serves a file present before the watch started, and the admin sees it all', async () => {
+    const [alice] = users as [UnixUser];
+    const dropped = await shell(
+      alice,
+      `printf 'one two three\\n' > ${dropDir('wordcount')}/early.txt`,
+    );
+    expect(dropped.exitCode, dropped.stderr).toBe(0);
+    watcher = execa(
+      process.execPath,
+      [RP_BIN, 'activity', 'watch', 'wordcount', 'wcfail', '--interval', '1'],
+      {
+        cwd: host.dir,
+        env: env(),
+        reject: false,
+      },
+    );
+    const record = await endedJob('wordcount', 'early.txt');
+    expect(record).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
+    const count = await readFile(
+      join(outputOf(alice, 'wordcount', 'early', record.id), 'count.txt'),
+      'utf8',
+    );
+    expect(count).toContain('words 3');
+
+    const history = await asRoot(['history', '--all', '--json']);
+    const listed = (JSON.parse(history.stdout) as Array<{ id: string; project: string }>).find(
+      (job) => job.id === record.id,
+    );
+    expect(listed?.project).toBe('activity:wordcount');
+  });
+
+  it("runs a copied file as its owner, results in the owner's folder; others can neither list nor remove it", async () => {
+    const [alice, bob] = users as [UnixUser, UnixUser];
+    const drop = dropDir('wordcount');
+    // bob's file waits in the folder, marked complete only later, while bob and alice poke at it.
+    expect((await shell(bob, `printf 'b\\n' > ${drop}/bobs.txt`)).exitCode).toBe(0);
+    const list = await shell(alice, `ls ${drop}`);
+    expect(list.exitCode).not.toBe(0);
+    expect(list.stderr).toMatch(/Permission denied/);
+    const remove = await shell(alice, `rm -f ${drop}/bobs.txt`);
+    expect(remove.stderr).toMatch(/Operation not permitted/);
+
+    expect(
+      (await shell(alice, `printf 'a b c d\\ne f\\n' > /tmp/notes-${alice.name}.txt`)).exitCode,
+    ).toBe(0);
+    const copied = await shell(alice, `cp /tmp/notes-${alice.name}.txt ${drop}/notes.txt`);
+    expect(copied.exitCode, copied.stderr).toBe(0);
+    const record = await endedJob('wordcount', 'notes.txt');
+    expect(record).toMatchObject({
+      ending: 'exited',
+      exitCode: 0,
+      user: alice.name,
+      uid: alice.uid,
+    });
+    const output = outputOf(alice, 'wordcount', 'notes', record.id);
+    for (const path of [output, join(output, 'count.txt'), join(output, 'job.log')]) {
+      expect((await stat(path)).uid, path).toBe(alice.uid);
+    }
+    expect(await readFile(join(output, 'count.txt'), 'utf8')).toContain('words 6');
+    expect(await readFile(join(output, 'job.log'), 'utf8')).toContain('counting notes.txt');
+    // The input is removed after a success: nothing of alice's is left on the server.
+    await until('the input to be settled', async () =>
+      (await readdir(join(rpHome, 'activities', 'wordcount', 'work'))).length === 0
+        ? true
+        : undefined,
+    );
+    expect((await endedJob('wordcount', 'bobs.txt')).user).toBe(bob.name);
+  });
+
+  it('does not take a file while its writer pauses, only once it is complete', async () => {
+    const [alice] = users as [UnixUser];
+    // The writer pauses 2 s: longer than the watch's 1 s poll, shorter than the 3 s of quiet.
+    const writer = await shell(
+      alice,
+      `f=${dropDir('wordcount')}/slow.txt; printf 'w1 w2 w3 ' > $f; sleep 2; printf 'w4 w5\\n' >> $f`,
+    );
+    expect(writer.exitCode, writer.stderr).toBe(0);
+    const record = await endedJob('wordcount', 'slow.txt');
+    const count = await readFile(
+      join(outputOf(alice, 'wordcount', 'slow', record.id), 'count.txt'),
+      'utf8',
+    );
+    expect(count).toContain('words 5');
+  });
+
+  it('moves a symbolic link and a name not accepted to failed/, with the reason', async () => {
+    const [alice] = users as [UnixUser];
+    const drop = dropDir('wordcount');
+    await shell(alice, `ln -s /etc/shadow ${drop}/secret.txt; printf 'x\\n' > ${drop}/report.pdf`);
+    const failed = failedDir('wordcount');
+    const reason = (name: string): Promise<string> =>
+      until(`the reason for ${name}`, () =>
+        readFile(join(failed, `${name}.reason`), 'utf8').catch(() => undefined),
+      );
+    expect(await reason('secret.txt')).toContain('symbolic link');
+    expect(await reason('report.pdf')).toContain('does not match *.txt');
+    expect((await lstat(join(failed, 'secret.txt'))).isSymbolicLink()).toBe(true);
+    expect((await stat(join(failed, 'report.pdf.reason'))).uid).toBe(alice.uid);
+    const status = await asRoot(['activity', 'status', 'wordcount', '--json']);
+    const [wordcount] = JSON.parse(status.stdout) as Array<{ failures: Array<{ input: string }> }>;
+    expect(wordcount?.failures.map((failure) => failure.input)).toEqual(
+      expect.arrayContaining(['secret.txt', 'report.pdf']),
+    );
+  });
+
+  it("keeps the input of a failed job beside its log, in the owner's folder", async () => {
+    const [alice] = users as [UnixUser];
+    await shell(alice, `printf 'precious data\\n' > ${dropDir('wcfail')}/data.txt`);
+    const record = await endedJob('wcfail', 'data.txt');
+    expect(record).toMatchObject({ ending: 'exited', exitCode: 3 });
+    const output = outputOf(alice, 'wcfail', 'data', record.id);
+    const kept = await until('the input to be kept', () =>
+      readFile(join(output, 'input'), 'utf8').catch(() => undefined),
+    );
+    expect(kept).toBe('precious data\n');
+    expect((await stat(join(output, 'input'))).uid).toBe(alice.uid);
+    expect(await readFile(join(output, 'job.log'), 'utf8')).toContain(
+      'cannot read /input/data.txt',
+    );
+  });
+
+  it('runs each file exactly once when two drains serve the folder at the same time', async () => {
+    const [alice, bob] = users as [UnixUser, UnixUser];
+    const names = ['r1.txt', 'r2.txt', 'r3.txt', 'r4.txt', 'r5.txt', 'r6.txt'];
+    for (const [index, name] of names.entries()) {
+      const owner = index % 2 === 0 ? alice : bob;
+      await shell(owner, `printf '${name}\\n' > ${dropDir('wcrace')}/${name}`);
+    }
+    const drains = await Promise.all([
+      asRoot(['activity', 'drain', 'wcrace', '--json']),
+      asRoot(['activity', 'drain', 'wcrace', '--json']),
+    ]);
+    const queued = drains.flatMap((drain) => {
+      expect(drain.exitCode, drain.stderr).toBe(0);
+      return (JSON.parse(drain.stdout) as { queued: Array<{ input: string }> }).queued;
+    });
+    expect(queued.map((entry) => entry.input).sort()).toEqual(names);
+    for (const name of names) await endedJob('wcrace', name);
+    const ran = (await records('wcrace')).map((record) => record.activity?.input).sort();
+    expect(ran).toEqual(names);
+    expect(await readdir(dropDir('wcrace'))).toEqual([]);
+  });
+});
+
+describe.skipIf(!runningAsRoot)('rp activity, refusals', () => {
+  it('refuses to define an activity as a user who is not root, before touching anything', async () => {
+    const host = await makeTempDir('rp-drop-user-');
+    const user = await createUnixUser('rpdc');
+    try {
+      await chmod(host.dir, 0o755);
+      const added = await rp(
+        ['activity', 'add', 'x', '--project', EXAMPLE, '--script', 'count.sh'],
+        { cwd: host.dir, env: { RP_HOME: join(host.dir, 'host') }, asUser: user.name },
+      );
+      expect(added.exitCode).toBe(3);
+      expect(added.stderr).toContain('"rp activity add" needs root');
+      expect(await readdir(host.dir)).toEqual([]);
+    } finally {
+      await removeUnixUser(user);
+      await host.cleanup();
+    }
+  });
+});
