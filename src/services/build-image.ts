@@ -116,18 +116,27 @@ export async function buildProjectImage(options: BuildOptions): Promise<BuildRes
     throw error;
   }
   await reporter.finished(reference, true);
-  await removeOlderImages(engine, project, reference, await options.imagesInUse());
+  await removeOlderImages(
+    engine,
+    project,
+    options.user.name,
+    reference,
+    await options.imagesInUse(),
+  );
   return { reference, user, built: true };
 }
 
 /**
  * Each change of the project's image inputs makes a new image; the older ones of the same project
- * folder are removed so they do not pile up. An image that a queued or granted job will run stays
- * (the ledger records each job's image), and so does one still used by a container.
+ * folder and user are removed so they do not pile up. Another user's image of the folder (a
+ * shared project, a drop-folder activity) is theirs: it stays. An image that a queued or granted
+ * job will run stays (the ledger records each job's image), and so does one still used by a
+ * container.
  */
 async function removeOlderImages(
   engine: ContainerEngine,
   project: Project,
+  user: string,
   keep: string,
   inUse: ReadonlySet<string> | undefined,
 ): Promise<void> {
@@ -139,6 +148,7 @@ async function removeOlderImages(
   const images = await engine.listImages({
     [IMAGE_LABELS.repository]: repository,
     [IMAGE_LABELS.projectPath]: project.root,
+    [IMAGE_LABELS.user]: user,
   });
   for (const image of images) {
     if (image === keep || !image.startsWith(`${repository}:`)) continue;

@@ -3,7 +3,12 @@ import { chmod, cp, lstat, readdir, readFile, stat, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp, RP_BIN, type RpResult } from '../support/cli.js';
-import { assertDockerForCi, removeProjectImages, skipWithoutDocker } from '../support/docker.js';
+import {
+  assertDockerForCi,
+  docker,
+  removeProjectImages,
+  skipWithoutDocker,
+} from '../support/docker.js';
 import { readHistory, until, type HistoryRecord } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -148,6 +153,8 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
     }
     expect(await readFile(join(output, 'count.txt'), 'utf8')).toContain('words 6');
     expect(await readFile(join(output, 'job.log'), 'utf8')).toContain('counting notes.txt');
+    const logs = await rp(['logs', record.id], { cwd: '/', env: env(), asUser: alice.name });
+    expect(logs.stdout, logs.stderr).toContain('counting notes.txt');
     // The input is removed after a success: nothing of alice's is left on the server.
     await until('the input to be settled', async () =>
       (await readdir(join(rpHome, 'activities', 'wordcount', 'work'))).length === 0
@@ -199,9 +206,10 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
     const record = await endedJob('wcfail', 'data.txt');
     expect(record).toMatchObject({ ending: 'exited', exitCode: 3 });
     const output = outputOf(alice, 'wcfail', 'data', record.id);
-    const kept = await until('the input to be kept', () =>
-      readFile(join(output, 'input'), 'utf8').catch(() => undefined),
+    await until('the input to be settled', async () =>
+      (await readdir(join(rpHome, 'activities', 'wcfail', 'work'))).length === 0 ? true : undefined,
     );
+    const kept = await readFile(join(output, 'input'), 'utf8');
     expect(kept).toBe('precious data\n');
     expect((await stat(join(output, 'input'))).uid).toBe(alice.uid);
     expect(await readFile(join(output, 'job.log'), 'utf8')).toContain(
@@ -230,6 +238,42 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
     expect(ran).toEqual(names);
     expect(await readdir(dropDir('wcrace'))).toEqual([]);
   });
+});
+
+describe.skipIf(skipWithoutDocker || !runningAsRoot)('a project shared by users', () => {
+  it("keeps each user's image of it: one user's build never removes another's", async () => {
+    const host = await makeTempDir('rp-shared-');
+    const users = [await createUnixUser('rpsa'), await createUnixUser('rpsb')];
+    const shared = join(host.dir, 'shared');
+    try {
+      await chmod(host.dir, 0o755);
+      await cp(EXAMPLE, shared, { recursive: true });
+      // Content of its own, so no other test's image of the example is reused.
+      await writeFile(
+        join(shared, 'docker', 'hook_post_useradd'),
+        `ENV RP_TEST_UNIQUE=${host.dir}\n`,
+      );
+      const env = { RP_HOME: join(host.dir, 'host') };
+      expect((await rp(['host', 'init'], { cwd: host.dir, env })).exitCode).toBe(0);
+      for (const user of users) {
+        const built = await rp(['build', '--quiet'], { cwd: shared, env, asUser: user.name });
+        expect(built.exitCode, built.stderr).toBe(0);
+      }
+      for (const user of users) {
+        const filters = [
+          '--filter',
+          `label=rp.project-path=${shared}`,
+          '--filter',
+          `label=rp.user=${user.name}`,
+        ];
+        expect((await docker(['images', '-q', ...filters])).stdout.trim(), user.name).not.toBe('');
+      }
+    } finally {
+      await removeProjectImages(shared);
+      for (const user of users) await removeUnixUser(user);
+      await host.cleanup();
+    }
+  }, 180_000);
 });
 
 describe.skipIf(!runningAsRoot)('rp activity, refusals', () => {
