@@ -2,7 +2,9 @@
  * The systemd units that serve the drop folders (`rp activity install-service`): a `.path` unit
  * that starts the oneshot drain when a drop folder is not empty or a job ends (the history
  * changes: an ended job's input is settled), and a timer that starts it every minute as a fallback
- * for file systems without inotify (NFS). Pure: the units' text.
+ * for file systems without inotify (NFS). The service leaves the processes it started running
+ * (KillMode=process): a drain may start the host supervisor, which runs the jobs it queued long
+ * after the drain has returned. Pure: the units' text.
  */
 
 export const UNIT_NAME = 'rp-activities';
@@ -32,6 +34,8 @@ export function renderUnits(parts: UnitParts): Units {
     '',
     '[Service]',
     'Type=oneshot',
+    // The drain may start the host supervisor, which must outlive it to run the queued jobs.
+    'KillMode=process',
     `Environment=${quoteArgument(`RP_HOME=${parts.rpHome}`)}`,
     `ExecStart=${exec}`,
     '',

@@ -9,9 +9,10 @@ const units = renderUnits({
 });
 
 describe('the systemd units that serve the drop folders', () => {
-  it('start a oneshot drain as rp, with RP_HOME, quoted', () => {
+  it('start a oneshot drain as rp, with RP_HOME, quoted, that leaves the supervisor it starts running', () => {
     const service = units['rp-activities.service'] ?? '';
     expect(service).toContain('Type=oneshot');
+    expect(service).toContain('KillMode=process');
     expect(service).toContain('Environment=RP_HOME=/var/lib/rp');
     expect(service).toContain('ExecStart=/usr/bin/node "/opt/rp lab/bin/run.js" activity drain');
   });
