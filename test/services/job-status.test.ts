@@ -194,6 +194,28 @@ describe('buildHostStatus', () => {
     expect(queue[1]?.waitingMs).toBe(600_000);
   });
 
+  it('lists a drop-folder job under its activity, running or queued, with its input', () => {
+    const activity = { name: 'whisper', input: 'talk.wav' };
+    const jobs = ledger(
+      job({
+        id: '1001',
+        seq: 1,
+        user: 'alice',
+        state: 'running',
+        grant: { gpus: [0], cpus: [0], memoryMb: GB },
+        startedAt: ago(1000),
+        activity,
+      }),
+      job({ id: '2002', seq: 2, user: 'bob', activity: { name: 'whisper', input: 'b.wav' } }),
+    );
+    const status = buildHostStatus(jobs, POLICY, NOW);
+    expect(status.running[0]).toMatchObject({ project: 'activity:whisper', activity });
+    expect(status.queue[0]).toMatchObject({
+      project: 'activity:whisper',
+      activity: { name: 'whisper', input: 'b.wav' },
+    });
+  });
+
   it('is plain JSON: ISO times, null for times a job does not have yet, no undefined', () => {
     const status = buildHostStatus(busy, POLICY, NOW);
     expect(JSON.parse(JSON.stringify(status))).toEqual(status);
