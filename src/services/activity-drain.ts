@@ -17,7 +17,8 @@ import {
   type Activity,
   type DropEntry,
 } from '../core/activities.js';
-import { RpError } from '../core/errors.js';
+import { BuildError, DockerError, RpError } from '../core/errors.js';
+import { sameProcess } from '../core/host-supervision.js';
 import { isUserAllowed } from '../core/host-config.js';
 import { accountOf, type Account } from '../host/accounts.js';
 import { randomToken } from '../host/ids.js';
@@ -48,10 +49,12 @@ export interface DrainReport {
   waiting: number;
   /** Dot-files, temporary names and markers left alone. */
   ignored: number;
+  /** Claimed files whose job could not be queued for now (Docker did not answer). */
+  deferred: number;
 }
 
 export function emptyReport(): DrainReport {
-  return { queued: [], refused: [], settled: [], waiting: 0, ignored: 0 };
+  return { queued: [], refused: [], settled: [], waiting: 0, ignored: 0, deferred: 0 };
 }
 
 export interface DrainOptions {
@@ -81,9 +84,11 @@ async function settleEnded(
     const claim = await readClaim(join(work, token));
     if (claim === undefined) continue;
     if (claim.job === undefined) {
-      // Its drain died between the claim and the queueing: queue it now.
-      if (!(await isProcessAlive(claim.claimedBy)))
+      // Deferred by this drain, or its drain died between the claim and the queueing: queue it.
+      const mine = sameProcess(claim.claimedBy, await currentProcessRef());
+      if (mine || !(await isProcessAlive(claim.claimedBy))) {
         await queueClaim(options, activity, claim, report);
+      }
       continue;
     }
     const outcome = await claimOutcome(session, claim);
@@ -229,9 +234,21 @@ async function queueClaim(
       job: job.id,
     });
   } catch (error) {
+    if (isPassing(error)) {
+      // Docker is down or restarting: not the file's fault. The claim stays, and this drain (or
+      // the next, once this one is gone) queues it on a later pass.
+      debug('deferred %s: %s', claim.input, reasonOf(error));
+      report.deferred += 1;
+      return;
+    }
     await refuse(options, activity, claimedPath(claim), claim, report, reasonOf(error));
     await dropClaim(claim);
   }
+}
+
+/** An error of the moment (the engine does not answer), after which the same job may queue. */
+function isPassing(error: unknown): boolean {
+  return error instanceof DockerError && !(error instanceof BuildError);
 }
 
 /** Removes a claim whose input went elsewhere; a claim still holding its input stays. */

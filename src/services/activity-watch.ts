@@ -48,9 +48,12 @@ export async function drainUntilSettled(
   return total;
 }
 
-export async function watchActivities(options: LoopOptions): Promise<void> {
+/** Passes until stopped; a pass that fails is reported and the next one tries again. */
+export async function watchActivities(
+  options: LoopOptions & { onError: (error: unknown) => void },
+): Promise<void> {
   while (!options.signal.aborted) {
-    await pass(options);
+    await pass(options).catch(options.onError);
     if (!(await pause(options))) return;
   }
 }
@@ -78,5 +81,6 @@ function merge(total: DrainReport, report: DrainReport): void {
   total.refused.push(...report.refused);
   total.settled.push(...report.settled);
   total.waiting = report.waiting;
+  total.deferred = report.deferred;
   total.ignored = report.ignored;
 }

@@ -240,6 +240,43 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
   });
 });
 
+describe.skipIf(skipWithoutDocker || !runningAsRoot)('a drain while Docker does not answer', () => {
+  it('keeps the claimed file, refusing nothing, and queues it once Docker answers', async () => {
+    const host = await makeTempDir('rp-defer-');
+    const user = await createUnixUser('rpde');
+    const env = { RP_HOME: join(host.dir, 'host') };
+    const project = join(host.dir, 'wordcount');
+    try {
+      await chmod(host.dir, 0o755);
+      await cp(EXAMPLE, project, { recursive: true });
+      expect((await rp(['host', 'init'], { cwd: host.dir, env })).exitCode).toBe(0);
+      const add = ['activity', 'add', 'wc', '--project', project, '--script', 'count.sh'];
+      expect((await rp([...add, '--stable-seconds', '0'], { cwd: host.dir, env })).exitCode).toBe(
+        0,
+      );
+      const drop = join(env.RP_HOME, 'drop', 'wc');
+      await execa('runuser', ['-u', user.name, '--', 'bash', '-c', `echo a b > ${drop}/d.txt`]);
+      const drain = (extra: Record<string, string> = {}) =>
+        rp(['activity', 'drain', '--json'], { cwd: host.dir, env: { ...env, ...extra } });
+
+      const down = await drain({ DOCKER_HOST: `unix://${host.dir}/no-docker.sock` });
+      expect(down.exitCode, down.stderr).toBe(0);
+      expect(JSON.parse(down.stdout)).toMatchObject({ queued: [], refused: [], deferred: 1 });
+      expect(await readdir(join(env.RP_HOME, 'activities', 'wc', 'failed'))).toEqual([]);
+
+      const up = await drain();
+      expect(JSON.parse(up.stdout)).toMatchObject({ queued: [{ input: 'd.txt' }], deferred: 0 });
+      const ended = await until('the job to end', async () => (await readHistory(env.RP_HOME))[0]);
+      expect(ended).toMatchObject({ ending: 'exited', exitCode: 0 });
+    } finally {
+      await killSupervisors(env.RP_HOME);
+      await removeProjectImages(project);
+      await removeUnixUser(user);
+      await host.cleanup();
+    }
+  }, 180_000);
+});
+
 describe.skipIf(skipWithoutDocker || !runningAsRoot)('a project shared by users', () => {
   it("keeps each user's image of it: one user's build never removes another's", async () => {
     const host = await makeTempDir('rp-shared-');

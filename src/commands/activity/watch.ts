@@ -46,6 +46,12 @@ export default class ActivityWatch extends BaseCommand {
         build: plainBuildProgress(process.stderr),
         pollMs: flags.interval * 1000,
         signal: signals.signal,
+        onError: (error) => {
+          const at = new Date().toISOString();
+          process.stderr.write(
+            `${at} this pass failed, trying again: ${(error as Error).message}\n`,
+          );
+        },
         onPass: (pass) => {
           const at = new Date().toISOString();
           for (const line of drainLines(pass)) this.log(`${at} ${line}`);
