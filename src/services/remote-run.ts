@@ -7,6 +7,7 @@
  * the server's queue, not to this ssh connection: a dropped link leaves it running, Ctrl+C here
  * stops it there (`rp kill`).
  */
+import { relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { laptopExitCode } from '../core/log-frames.js';
 import { REMOTE_UNREACHABLE } from '../core/remotes.js';
@@ -17,7 +18,13 @@ import {
   lostConnectionMessage,
   type FollowResult,
 } from './remote-follow.js';
-import { openRemote, openRemoteProject, rpOnServer, type RemoteSession } from './remote-session.js';
+import {
+  openRemote,
+  openRemoteProject,
+  rpOnServer,
+  type RemoteProjectSession,
+  type RemoteSession,
+} from './remote-session.js';
 import { Interrupted, pullOutput, syncProject } from './remote-sync.js';
 import { exitCodeForSignal } from './run-job.js';
 
@@ -47,8 +54,9 @@ export async function runRemote(options: RemoteRunOptions): Promise<number> {
   return interruptible(async () => {
     const session = await openRemoteProject(options.remote, options.cwd);
     await syncProject(session, { ...options, progress: options.stderr });
+    const dir = remoteWorkingDir(session, options.cwd);
     const run = (extra: string[]): string =>
-      rpOnServer(session, ['run', ...options.args, ...extra], session.remoteDir);
+      rpOnServer(session, ['run', ...options.args, ...extra], dir);
     if (options.background) return passThrough(session, run([]));
 
     const submitted = await session.shell.run(run(['--detach', '--split-stderr', '--json']), {
@@ -109,9 +117,8 @@ export async function remoteEnter(
   return interruptible(async () => {
     const session = await openRemoteProject(options.remote, options.cwd);
     await syncProject(session, { ...options, progress: options.stderr });
-    return session.shell.interactive(
-      rpOnServer(session, ['enter', ...options.args], session.remoteDir),
-    );
+    const dir = remoteWorkingDir(session, options.cwd);
+    return session.shell.interactive(rpOnServer(session, ['enter', ...options.args], dir));
   }, options.signal);
 }
 
@@ -129,6 +136,14 @@ export async function remotePull(
     );
     return 0;
   }, options.signal);
+}
+
+/** The folder on the server matching `cwd` here: a script path relative to it means the same. */
+function remoteWorkingDir(session: RemoteProjectSession, cwd: string): string {
+  const inside = relative(session.localRoot, resolve(cwd)).split(sep).join('/');
+  return inside === '' || inside.startsWith('..')
+    ? session.remoteDir
+    : `${session.remoteDir}/${inside}`;
 }
 
 async function passThrough(session: RemoteSession, command: string): Promise<number> {
