@@ -25,6 +25,7 @@ import { measureDispatch } from './measure/dispatch.js';
 import { measureDrain } from './measure/drain.js';
 import { measureFootprint } from './measure/footprint.js';
 import { measureLedger } from './measure/ledger.js';
+import { measureRemote } from './measure/remote.js';
 import { measureSweeps } from './measure/sweeps.js';
 import { measureWarmRun } from './measure/warm-run.js';
 import { dockerVersion, removeContainers } from './peers/docker.js';
@@ -46,6 +47,7 @@ const SECTIONS: Array<{
   { key: 'drain', title: '4. Queue drain', measure: measureDrain },
   { key: 'ledger', title: '5. Ledger throughput', measure: measureLedger },
   { key: 'sweeps', title: '7. Sweeps', measure: measureSweeps },
+  { key: 'remote', title: '8. Remote run', measure: measureRemote },
 ];
 
 interface Options {

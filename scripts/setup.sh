@@ -12,3 +12,9 @@ echo "setup: building" >&2
 npm run --silent build >/dev/null
 bash scripts/ensure-docker.sh
 bash scripts/ensure-base-image.sh
+# The remote tests (`rp ... --on`) submit to a real sshd on 127.0.0.1 (a user, packages, a
+# daemon): under CI it must come up here, and the tests fail, not skip, without it. Elsewhere the
+# tests start it themselves when they run as root; the demo never does.
+if [ -n "${CI:-}" ]; then
+  bash scripts/ssh/start.sh >/dev/null
+fi

@@ -1,11 +1,14 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
+import { checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
 import { stopSignals } from '../cli/signals.js';
 import { UsageError } from '../core/errors.js';
+import { bareOnAsDefault, DEFAULT_MAX_UPLOAD, serverArgs } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
+import { remoteEnter } from '../services/remote-run.js';
 import { prepareJob, submitJob, superviseJob } from '../services/run-job.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
@@ -19,6 +22,7 @@ export default class Enter extends BaseCommand {
     '<%= config.bin %> enter',
     '<%= config.bin %> enter --gpu 1 --cpu 4 --mem 16',
     '<%= config.bin %> enter --time 2h',
+    '<%= config.bin %> enter --on gpu1',
   ];
 
   static override flags = {
@@ -34,10 +38,14 @@ export default class Enter extends BaseCommand {
       description: 'exit with code 75 instead of waiting when the resources are not free now',
       default: false,
     }),
+    on: onFlag,
+    ...syncFlags,
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Enter);
+    const argv = bareOnAsDefault(this.argv);
+    const { flags } = await this.parse(Enter, argv);
+    checkSyncFlags(flags);
     // Refuse before anything is built or queued.
     if (!isInteractive()) {
       throw new UsageError(
@@ -46,6 +54,25 @@ export default class Enter extends BaseCommand {
           hint: 'to run a command without a terminal, use rp run --script=...',
         },
       );
+    }
+    if (flags.on !== undefined) {
+      const signals = stopSignals();
+      try {
+        const exitCode = await remoteEnter({
+          remote: flags.on,
+          cwd: process.cwd(),
+          args: serverArgs(argv),
+          syncOutput: flags['sync-output'],
+          maxUploadBytes: flags['max-upload'] ?? DEFAULT_MAX_UPLOAD,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          signal: signals.signal,
+        });
+        this.setExitCode(exitCode);
+      } finally {
+        signals.dispose();
+      }
+      return;
     }
     const engine = await connectDocker();
     await engine.ping();

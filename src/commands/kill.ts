@@ -1,5 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
+import { onFlag } from '../cli/remote-flags.js';
+import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
+import { remoteCommand } from '../services/remote-run.js';
 import { describeKillResult, parseKillTarget } from '../core/kill.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
@@ -30,10 +33,19 @@ export default class Kill extends BaseCommand {
       description: 'print what was done as JSON: an object for a job, a list for an array',
       default: false,
     }),
+    on: onFlag,
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Kill);
+    const argv = bareOnAsDefault(this.argv);
+    const { args, flags } = await this.parse(Kill, argv);
+    if (flags.on !== undefined) {
+      const remoteArgs = ['kill', ...serverArgs(argv)];
+      this.setExitCode(
+        await remoteCommand({ remote: flags.on, cwd: process.cwd(), args: remoteArgs }),
+      );
+      return;
+    }
     const id = parseKillTarget({ argument: args.job, pidFlag: flags.pid });
     const engine = await connectDocker();
     await engine.ping();

@@ -1,10 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
+import { onFlag } from '../cli/remote-flags.js';
 import { stopSignals } from '../cli/signals.js';
 import { UsageError } from '../core/errors.js';
+import { bareOnAsDefault } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { printJobLogs } from '../services/job-logs.js';
+import { reconnectBudgetMs } from '../services/remote-follow.js';
+import { remoteLogs } from '../services/remote-run.js';
 
 export default class Logs extends BaseCommand {
   static override description =
@@ -14,6 +18,7 @@ export default class Logs extends BaseCommand {
     '<%= config.bin %> logs 1234',
     '<%= config.bin %> logs 1234 -f',
     '<%= config.bin %> logs 1234_7',
+    '<%= config.bin %> logs --on gpu1 1234 -f',
   ];
 
   static override args = {
@@ -26,23 +31,33 @@ export default class Logs extends BaseCommand {
       description: 'keep printing new output until the job ends',
       default: false,
     }),
+    on: onFlag,
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Logs);
+    const { args, flags } = await this.parse(Logs, bareOnAsDefault(this.argv));
     const jobId = args.id.replace(/^rp/, '');
     if (!/^\d{4}(?:_\d+)?$/.test(jobId)) {
       throw new UsageError(`"${args.id}" is not a job id`, {
         hint: 'job ids have four digits, e.g. 1234; a task of an array is 1234_7',
       });
     }
-    const session = await openHostSession(await connectDocker());
     const signals = stopSignals();
     try {
+      if (flags.on !== undefined) {
+        const io = { stdout: process.stdout, stderr: process.stderr, signal: signals.signal };
+        const options = { remote: flags.on, cwd: process.cwd(), jobId, follow: flags.follow };
+        this.setExitCode(
+          await remoteLogs({ ...options, ...io, reconnectBudgetMs: reconnectBudgetMs() }),
+        );
+        return;
+      }
+      const session = await openHostSession(await connectDocker());
       await printJobLogs(session, {
         jobId,
         follow: flags.follow,
         output: process.stdout,
+        errorOutput: process.stderr,
         signal: signals.signal,
       });
     } finally {

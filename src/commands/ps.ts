@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
+import { onFlag } from '../cli/remote-flags.js';
+import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
+import { remoteCommand } from '../services/remote-run.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { hostStatus } from '../services/job-status.js';
@@ -22,10 +25,19 @@ export class Ps extends BaseCommand {
       description: 'one line per task of an array (default: one line per array)',
       default: false,
     }),
+    on: onFlag,
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Ps);
+    const argv = bareOnAsDefault(this.argv);
+    const { flags } = await this.parse(Ps, argv);
+    if (flags.on !== undefined) {
+      const remoteArgs = ['ps', ...serverArgs(argv)];
+      this.setExitCode(
+        await remoteCommand({ remote: flags.on, cwd: process.cwd(), args: remoteArgs }),
+      );
+      return;
+    }
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
     const status = await hostStatus(session, session.clock.now(), { expand: flags.expand });

@@ -2,12 +2,16 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
+import { checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
 import { takeBooleanFlagValue } from '../core/flag-values.js';
+import { bareOnAsDefault, DEFAULT_MAX_UPLOAD, serverArgs } from '../core/remote-command.js';
 import { jobName } from '../core/naming.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
+import { reconnectBudgetMs } from '../services/remote-follow.js';
+import { runRemote } from '../services/remote-run.js';
 import { runJob, type JobRequestOptions } from '../services/run-job.js';
 import { submitArray } from '../services/submit-array.js';
 import { describeArraySubmission } from '../ui/array-submission.js';
@@ -27,6 +31,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run --script=train.sh --time 12h --signal USR1@300',
     '<%= config.bin %> run --array 0-99%4 --script="train.sh --seed {i}"',
     '<%= config.bin %> run --sweep lr=1e-3,3e-4 --sweep seed=1..3 --script="train.sh --lr {lr} --seed {seed}"',
+    '<%= config.bin %> run --on gpu1 --script="train.sh --lr 3e-4"',
   ];
 
   static override flags = {
@@ -70,12 +75,43 @@ export default class Run extends BaseCommand {
       description: 'exit with code 75 instead of waiting when the job cannot start now',
       default: false,
     }),
+    json: Flags.boolean({
+      description: 'with --detach: print {id, name, logFile} as JSON',
+      default: false,
+    }),
+    // What `rp run --on` asks the server for: the job's stderr in a file of its own.
+    'split-stderr': Flags.boolean({ hidden: true, default: false }),
+    on: onFlag,
+    ...syncFlags,
   };
 
   async run(): Promise<void> {
-    const detachValue = takeBooleanFlagValue(this.argv, 'detach');
+    const argv = bareOnAsDefault(this.argv);
+    const detachValue = takeBooleanFlagValue(argv, 'detach');
     const { flags } = await this.parse(Run, detachValue.argv);
     const detach = detachValue.value ?? flags.detach;
+    checkSyncFlags(flags);
+    if (flags.on !== undefined) {
+      const signals = stopSignals();
+      try {
+        const exitCode = await runRemote({
+          remote: flags.on,
+          cwd: process.cwd(),
+          args: serverArgs(argv),
+          background: detach || flags.array !== undefined || flags.sweep !== undefined,
+          syncOutput: flags['sync-output'],
+          maxUploadBytes: flags['max-upload'] ?? DEFAULT_MAX_UPLOAD,
+          reconnectBudgetMs: reconnectBudgetMs(),
+          stdout: process.stdout,
+          stderr: process.stderr,
+          signal: signals.signal,
+        });
+        this.setExitCode(exitCode);
+      } finally {
+        signals.dispose();
+      }
+      return;
+    }
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
@@ -114,9 +150,14 @@ export default class Run extends BaseCommand {
       const result = await detachJob(request, {
         outfileName: flags.outfile_name,
         noWait: flags['no-wait'],
+        splitStderr: flags['split-stderr'],
       });
       const name = jobName(result.job.id);
       process.stderr.write(`waiting to be scheduled as ${name}\n`);
+      if (flags.json) {
+        this.log(JSON.stringify({ id: result.job.id, name, logFile: result.logFile }));
+        return;
+      }
       this.log(`${name} runs in the background; its output goes to ${result.logFile}`);
       this.log(
         `follow it with: rp logs ${result.job.id} -f    stop it with: rp kill ${result.job.id}`,

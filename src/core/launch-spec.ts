@@ -36,6 +36,11 @@ export interface LaunchSpec {
    * array or grid task's `{name}` placeholders in `command` are filled in when it starts.
    */
   sweep?: SweepParameter[];
+  /**
+   * The job's stderr goes to a file of its own, `<log>.err` (stderrFileOf), instead of into the
+   * log: a job submitted from a laptop (`rp run --on`) streams its stdout and stderr back apart.
+   */
+  splitStderr?: boolean;
 }
 
 const id = z.number().int().nonnegative();
@@ -58,6 +63,7 @@ export const launchSpecSchema = z.object({
       z.object({ name: z.string().regex(/^[A-Za-z_]\w*$/), values: z.array(z.string()).min(1) }),
     )
     .optional(),
+  splitStderr: z.boolean().optional(),
 });
 
 /**
@@ -67,13 +73,19 @@ export const launchSpecSchema = z.object({
  * the job's own. Undefined when `logFile` (the entry's, a host path) is not in the spec's folder.
  */
 export function loggedCommand(
-  spec: Pick<LaunchSpec, 'command' | 'logDir'>,
+  spec: Pick<LaunchSpec, 'command' | 'logDir' | 'splitStderr'>,
   logFile: string,
 ): string[] | undefined {
   const slash = logFile.lastIndexOf('/');
   if (logFile.slice(0, slash) !== spec.logDir.host) return undefined;
   const inContainer = `${spec.logDir.container}${logFile.slice(slash)}`;
-  return ['sh', '-c', 'exec "$@" >"$0" 2>&1', inContainer, ...spec.command];
+  const redirect = spec.splitStderr ? '>"$0" 2>"$0.err"' : '>"$0" 2>&1';
+  return ['sh', '-c', `exec "$@" ${redirect}`, inContainer, ...spec.command];
+}
+
+/** Where a job with `splitStderr` writes its stderr: next to its log, `<log>.err`. */
+export function stderrFileOf(logFile: string): string {
+  return `${logFile}.err`;
 }
 
 /**

@@ -96,3 +96,67 @@ export function spawnDetached(
     closeSync(fd);
   }
 }
+
+export interface StartOptions {
+  cwd?: string;
+  /** 'inherit' hands the program this process's terminal (an interactive `ssh -t`). */
+  stdin?: 'ignore' | 'inherit' | 'pipe';
+  stdout?: 'pipe' | 'inherit' | 'ignore';
+  stderr?: 'pipe' | 'inherit' | 'ignore';
+  /**
+   * In a process group of its own: Ctrl+C at the terminal reaches rp only, which then decides
+   * what the program should do (an ssh that must finish killing a remote job is not cut first).
+   */
+  ownGroup?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ProgramExit {
+  /** Null when a signal ended it. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunningProgram {
+  pid: number | undefined;
+  stdout: NodeJS.ReadableStream | null;
+  stderr: NodeJS.ReadableStream | null;
+  stdin: NodeJS.WritableStream | null;
+  /** Resolves when it has exited and its output has been read; rejects ProgramNotFoundError. */
+  exited: Promise<ProgramExit>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `program` with `args` (never through a shell) and hands back its output as streams, for
+ * output that must reach the user while the program runs (an rsync, a followed remote log).
+ */
+export function startProgram(
+  program: string,
+  args: readonly string[],
+  options: StartOptions = {},
+): RunningProgram {
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: options.ownGroup ?? false,
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', options.stderr ?? 'pipe'],
+  });
+  const exited = new Promise<ProgramExit>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'ENOENT' ? new ProgramNotFoundError(program) : error);
+    });
+    // 'close': the program has exited and its stdout and stderr are drained.
+    child.once('close', (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+  return {
+    pid: child.pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    stdin: child.stdin,
+    exited,
+    kill: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}

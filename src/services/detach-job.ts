@@ -6,6 +6,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NoCapacityError } from '../core/errors.js';
+import { stderrFileOf } from '../core/launch-spec.js';
 import type { JobEntry, JobKey } from '../core/ledger-state.js';
 import { finish } from '../core/queue-transitions.js';
 import { supplementaryGroups } from '../host/identity.js';
@@ -18,6 +19,8 @@ import { ensureHostSupervisor } from './supervisor-start.js';
 export interface DetachOptions {
   outfileName?: string;
   noWait: boolean;
+  /** Keep the job's stderr in `<log>.err`, apart from its stdout (`rp run --on` asks for it). */
+  splitStderr?: boolean;
 }
 
 export interface DetachResult {
@@ -38,11 +41,13 @@ export async function detachJob(
   const logDir = dirname(logFileOf('0000'));
   await mkdir(logDir, { recursive: true });
   const spec = launchSpecOf(prepared, supplementaryGroups(), logDir);
+  if (options.splitStderr) spec.splitStderr = true;
   const job = await withLaunchFile(session.store.paths, spec, (launch) =>
     submitJob(session, prepared, request.user, logFileOf, { launch }),
   );
   // The container writes it (and would create it); made here, `rp logs` finds it at once.
   await createLogFile(job.logFile as string);
+  if (options.splitStderr) await createLogFile(stderrFileOf(job.logFile as string));
 
   if (options.noWait && job.state === 'queued') {
     await cancel(request, job);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   launchSpecSchema,
   loggedCommand,
+  stderrFileOf,
   taskCommand,
   type LaunchSpec,
 } from '../../src/core/launch-spec.js';
@@ -31,6 +32,19 @@ describe('a detached job’s command (pure)', () => {
       '--lr',
       '3e-4; rm -rf /',
     ]);
+  });
+
+  it('with splitStderr, writes stderr to <log>.err beside the log (a job run from a laptop)', () => {
+    const log = '/srv/alice/proj/.rp/logs/proj_20261202_101500_1234.log';
+    const command = loggedCommand({ ...spec, splitStderr: true }, log);
+    expect(command?.slice(0, 4)).toEqual([
+      'sh',
+      '-c',
+      'exec "$@" >"$0" 2>"$0.err"',
+      '/home/alice/proj/.rp/logs/proj_20261202_101500_1234.log',
+    ]);
+    expect(stderrFileOf(log)).toBe(`${log}.err`);
+    expect(launchSpecSchema.parse({ ...spec, splitStderr: true }).splitStderr).toBe(true);
   });
 
   it('refuses a log file outside the spec’s log folder', () => {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Stops the sshd that scripts/ssh/start.sh started (by the pid in its pid file). Idempotent. The
+# packages, the user, the keys and the state folder stay, so the next start.sh is quick; with
+# --purge the user (and its home) and the state folder go too.
+set -euo pipefail
+state=${RP_SSH_STATE:-/var/lib/rp-sshtest}
+user=${RP_SSH_USER:-rpremote1}
+say() { echo "ssh/stop: $*" >&2; }
+[ "$(id -u)" = 0 ] || {
+  say "run as root"
+  exit 1
+}
+if [ -f "$state/sshd.pid" ]; then
+  pid=$(cat "$state/sshd.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    say "stopping sshd ($pid)"
+    kill "$pid"
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$state/sshd.pid"
+fi
+if [ "${1:-}" = --purge ]; then
+  say "removing $user and $state"
+  userdel -r -f "$user" 2>/dev/null || true
+  rm -rf "$state"
+fi
