@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { UsageError } from '../core/errors.js';
-import { DEFAULT_MAX_UPLOAD, formatBytes, parseUploadLimit } from '../core/remote-command.js';
+import { DEFAULT_MAX_UPLOAD, parseUploadLimit } from '../core/remote-command.js';
+import { formatBytes } from '../core/units.js';
 
 /** `--on NAME`: run the command on a server of `rp remote list`; a bare `--on`, .rp/remote.json's. */
 export const onFlag = Flags.string({

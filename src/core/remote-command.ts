@@ -3,6 +3,7 @@
  * Pure, so the quoting that keeps a user's `--script="a b; c"` from ever meaning something else on
  * the server is tested without a server.
  */
+import { formatBytes } from './units.js';
 import type { Remote } from './remotes.js';
 
 /** One word for a POSIX shell: single-quoted unless it is plainly safe. */
@@ -187,18 +188,6 @@ export function parseDryRun(output: string): UploadPlan {
   }
   files.sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
   return { files, bytes: files.reduce((sum, file) => sum + file.bytes, 0) };
-}
-
-/** Bytes as people read them: 1.5 GiB, 320 KiB, 12 B. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 /** `--max-upload`: a size such as 1g, 500m, 2GiB, 1.5G or bytes. Undefined when unreadable. */

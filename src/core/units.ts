@@ -65,3 +65,15 @@ export function formatIdRanges(ids: readonly number[]): string {
 function rangeText(start: number, end: number): string {
   return start === end ? String(start) : `${start}-${end}`;
 }
+
+/** Bytes as people read them: 1.5 GiB, 320 KiB, 12 B. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -5,7 +5,6 @@
  */
 import { ConfigError } from '../core/errors.js';
 import {
-  formatBytes,
   largestFiles,
   parseDryRun,
   pullArgs,
@@ -13,7 +12,7 @@ import {
   syncArgs,
   type UploadPlan,
 } from '../core/remote-command.js';
-import { plural } from '../core/units.js';
+import { formatBytes, plural } from '../core/units.js';
 import type { RunningProgram } from '../host/exec.js';
 import { RemoteShell } from '../host/ssh.js';
 import type { RemoteProjectSession } from './remote-session.js';

@@ -3,6 +3,7 @@
  * views are structural, keeping src/ui free of service imports.
  */
 import type { Activity } from '../core/activities.js';
+import { formatBytes } from '../core/units.js';
 import { renderTable } from './tables.js';
 
 export function renderActivities(activities: readonly Activity[]): string[] {
@@ -63,17 +64,6 @@ function requestText(activity: Activity): string {
     activity.time === undefined ? undefined : `≤ ${activity.time}`,
   ].filter((part) => part !== undefined);
   return parts.length === 0 ? "the project's defaults" : parts.join(', ');
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 export interface ActivityStatusView {
