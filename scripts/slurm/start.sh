@@ -5,17 +5,28 @@
 #   2. makes fake GPU device nodes /dev/rp-fake-gpu0.. so GPU requests can be scheduled without
 #      GPUs (Slurm only checks that the File= of a generic resource exists)
 #   3. writes /etc/slurm/slurm.conf (the node line from `slurmd -C`, select/cons_tres, GPUs as
-#      generic resources, a fast scheduler, an Epilog) and /etc/slurm/gres.conf
-#   4. starts munged, slurmctld and slurmd as background daemons (no systemd here), restarting the
-#      Slurm daemons when the configuration changed
+#      generic resources, a fast scheduler, jobs confined in cgroups, an Epilog), gres.conf and
+#      cgroup.conf
+#   4. starts munged, (with accounting) mariadbd and slurmdbd, slurmctld and slurmd as background
+#      daemons (no systemd here), restarting the Slurm daemons when the configuration changed
 #   5. waits until `sinfo` shows the node idle
 # scripts/slurm/stop.sh stops the daemons again. Environment:
 #   RP_SLURM_FAKE_GPUS   how many fake GPUs the node declares (default 2)
 #   RP_SLURM_WAIT_S      how long to wait for the node to become idle (default 60)
+#   RP_SLURM_CGROUPS     1 (default): each job in its own cgroups (proctrack/cgroup, task/cgroup,
+#                        memory a consumable resource), as on GPU clusters and as rp's container
+#                        confinement needs (docs/slurm-runtime.md); 0: processes tracked through
+#                        /proc, nothing confined, for machines whose cgroups are not writable
+#   RP_SLURM_ACCOUNTING  1: also install and start MariaDB and slurmdbd, so that `sacct` knows
+#                        every job; 0 (default): no accounting, `sacct` answers "Slurm accounting
+#                        storage is disabled" and ended jobs are known only to squeue, for
+#                        MinJobAge (10 s) after their end
 set -euo pipefail
 
 fake_gpus=${RP_SLURM_FAKE_GPUS:-2}
 wait_s=${RP_SLURM_WAIT_S:-60}
+cgroups=${RP_SLURM_CGROUPS:-1}
+accounting=${RP_SLURM_ACCOUNTING:-0}
 conf_dir=/etc/slurm
 run_dir=/run/slurm
 log_dir=/var/log/slurm
@@ -35,6 +46,10 @@ command -v munged >/dev/null 2>&1 || missing+=(munge)
 command -v slurmctld >/dev/null 2>&1 || missing+=(slurmctld)
 command -v slurmd >/dev/null 2>&1 || missing+=(slurmd)
 command -v sbatch >/dev/null 2>&1 || missing+=(slurm-client)
+if [ "$accounting" = 1 ]; then
+  command -v slurmdbd >/dev/null 2>&1 || missing+=(slurmdbd)
+  command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
   say "installing ${missing[*]}"
@@ -81,12 +96,56 @@ gres_line=
 # The Epilog runs on the node after every job. Jobs of the benchmark run `docker run --rm` with a
 # label naming the Slurm job; a job that is cancelled kills the docker client but not the container,
 # so the Epilog removes whatever is left, which is what rp guarantees for its own jobs.
+# rp's own Slurm jobs label their containers rp.slurm-job (Docker or Podman): a container under
+# the job's cgroup survives scancel, and only the Epilog can remove it (docs/slurm-runtime.md).
+# Slurm's attempt to remove the job's cgroups fails while such a container is in them, so the
+# Epilog removes what is left of them too.
 epilog_text='#!/bin/sh
 # Written by scripts/slurm/start.sh: remove the containers a Slurm job left behind.
-ids=$(docker ps -aq --filter "label=rp-bench.slurm-job=${SLURM_JOB_ID:-none}" 2>/dev/null)
+job=${SLURM_JOB_ID:-none}
+ids=$(docker ps -aq --filter "label=rp-bench.slurm-job=$job" 2>/dev/null)
 [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1
+for engine in docker podman; do
+  command -v $engine >/dev/null 2>&1 || continue
+  ids=$($engine ps -aq --filter "label=rp.slurm-job=$job" 2>/dev/null)
+  [ -z "$ids" ] || $engine rm -f $ids >/dev/null 2>&1
+done
+for dir in /sys/fs/cgroup/*/slurm*/uid_*/job_"$job" /sys/fs/cgroup/slurm*/uid_*/job_"$job"; do
+  [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+done
 exit 0
 '
+
+# Confinement: proctrack/cgroup gives every job its cgroups (and kills what is in them),
+# task/cgroup enforces --cpus-per-task and --mem, which Slurm counts only with CR_Core_Memory; jobs
+# without --mem get DefMemPerCPU per core instead of the whole node.
+if [ "$cgroups" = 1 ]; then
+  cgroup_plugin=cgroup/v1
+  [ -f /sys/fs/cgroup/cgroup.controllers ] && cgroup_plugin=cgroup/v2
+  confinement="# Every job in its own cgroups, limited to its cores and memory.
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=512"
+  gather=jobacct_gather/cgroup
+else
+  confinement="# No cgroups: track processes through /proc, no task confinement.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core"
+  gather=jobacct_gather/linux
+fi
+if [ "$accounting" = 1 ]; then
+  accounting_conf="# Accounting in slurmdbd (MariaDB on this machine), for sacct.
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+JobAcctGatherType=$gather"
+else
+  accounting_conf="JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none"
+fi
 
 conf_text="# Written by scripts/slurm/start.sh (rp benchmark): a single-node cluster on this machine.
 ClusterName=rpbench
@@ -102,11 +161,8 @@ SlurmctldLogFile=$log_dir/slurmctld.log
 SlurmdLogFile=$log_dir/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-# No cgroups in this container: track processes through /proc, no task confinement.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+$confinement
+$accounting_conf
 JobCompType=jobcomp/none
 MpiDefault=none
 SwitchType=switch/none
@@ -116,9 +172,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
 MinJobAge=10
-# Whole cores are the consumable resource (as rp's pinned cores); GPUs are generic resources.
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+# GPUs are generic resources.
 GresTypes=gpu
 # The fast setting: schedule batch jobs at once and on every event, not in batches every few
 # seconds (the defaults are batch_sched_delay=3 and a main loop rate-limited by sched_min_interval).
@@ -149,6 +203,31 @@ write_if_changed() { # path text mode
 write_if_changed "$conf_dir/slurm.conf" "$conf_text" 644
 write_if_changed "$conf_dir/gres.conf" "$gres_text" 644
 write_if_changed "$epilog" "$epilog_text" 755
+if [ "$cgroups" = 1 ]; then
+  write_if_changed "$conf_dir/cgroup.conf" "# Written by scripts/slurm/start.sh.
+CgroupPlugin=$cgroup_plugin
+CgroupAutomount=no
+ConstrainCores=yes
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=yes
+ConstrainDevices=no
+" 644
+fi
+if [ "$accounting" = 1 ]; then
+  write_if_changed "$conf_dir/slurmdbd.conf" "# Written by scripts/slurm/start.sh: accounting for sacct.
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=slurm
+StoragePass=rp-slurm
+StorageLoc=slurm_acct_db
+PidFile=$run_dir/slurmdbd.pid
+LogFile=$log_dir/slurmdbd.log
+" 600
+fi
 
 # --- 4. daemons ---------------------------------------------------------------------------------
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -190,6 +269,33 @@ if [ -n "$changed" ]; then
   # A new configuration: restart whatever runs with the old one.
   stop_daemon "$run_dir/slurmd.pid"
   stop_daemon "$run_dir/slurmctld.pid"
+  stop_daemon "$run_dir/slurmdbd.pid"
+fi
+if [ "$accounting" = 1 ]; then
+  if ! mariadb -e 'select 1' >/dev/null 2>&1; then
+    say "starting mariadbd (log: $log_dir/rp-mariadb.out)"
+    mkdir -p /run/mysqld
+    chown mysql:mysql /run/mysqld
+    setsid nohup mariadbd --user=mysql >>"$log_dir/rp-mariadb.out" 2>&1 </dev/null &
+    for _ in $(seq 1 100); do
+      mariadb -e 'select 1' >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+  fi
+  mariadb -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
+    CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'rp-slurm';
+    GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';" || die "MariaDB does not answer"
+  if ! alive "$run_dir/slurmdbd.pid"; then
+    say "starting slurmdbd (log: $log_dir/slurmdbd.log)"
+    setsid nohup slurmdbd -D >>"$log_dir/slurmdbd.out" 2>&1 </dev/null &
+    for _ in $(seq 1 100); do
+      sacctmgr -n list cluster >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+  fi
+  # slurmctld registers with slurmdbd only as a cluster slurmdbd knows.
+  sacctmgr -n -P list cluster format=cluster 2>/dev/null | grep -qx rpbench ||
+    sacctmgr -i add cluster rpbench >/dev/null || die "sacctmgr cannot add the cluster"
 fi
 if ! alive "$run_dir/slurmctld.pid"; then
   say "starting slurmctld (log: $log_dir/slurmctld.log)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stops the single-node Slurm cluster that scripts/slurm/start.sh started: slurmd, slurmctld and
-# munged, each by the pid in its pid file, and removes the fake GPU device nodes. Idempotent.
+# Stops the single-node Slurm cluster that scripts/slurm/start.sh started: slurmd, slurmctld,
+# munged (and slurmdbd and MariaDB, where accounting was started), each by the pid in its pid
+# file, and removes the fake GPU device nodes. Idempotent.
 # The packages and /etc/slurm stay, so the next start.sh is quick.
 set -euo pipefail
 
@@ -37,5 +38,8 @@ fi
 
 stop_daemon slurmd /run/slurm/slurmd.pid
 stop_daemon slurmctld /run/slurm/slurmctld.pid
+# Started by start.sh only with RP_SLURM_ACCOUNTING=1.
+stop_daemon slurmdbd /run/slurm/slurmdbd.pid
+stop_daemon mariadbd /run/mysqld/mysqld.pid
 stop_daemon munged /run/munge/munged.pid
 rm -f /dev/rp-fake-gpu[0-9]*
