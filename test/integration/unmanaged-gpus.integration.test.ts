@@ -14,7 +14,8 @@ import {
   installFakeNvidiaSmi,
   setFakeGpuProcesses,
 } from '../support/fake-nvidia-smi.js';
-import { createRpProject, until, type RpProject } from '../support/rp-project.js';
+import { RP_BIN } from '../support/cli.js';
+import { createRpProject, until, waitForOutput, type RpProject } from '../support/rp-project.js';
 import {
   createUnixUser,
   removeUnixUser,
@@ -106,8 +107,21 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('GPUs busy outside rp (real
       new RegExp(`GPU 0 +unmanaged: ${stranger.name} \\(pid ${pid}, 1\\.5 GB\\)`),
     );
 
+    // Given rp top runs in a pipe (plain frames), redrawing only on change within this test
+    const watcher = execa(process.execPath, [RP_BIN, 'top', '--interval', '600'], {
+      cwd: project.dir,
+      env: { NO_COLOR: '1', ...project.env },
+      reject: false,
+      stdin: 'ignore',
+    });
+    await waitForOutput(watcher, /Queue \(0 jobs\)/);
+
     // When a job asks for both GPUs
     const waiting = project.startRun(['--script=true.sh', '--gpu', '2']);
+    // Then rp top prints a new frame when the ledger changes, and stops at Ctrl+C (130)
+    await waitForOutput(watcher, /Queue \(1 job\)/);
+    watcher.kill('SIGINT');
+    expect((await watcher).exitCode).toBe(130);
     // Then it waits, and rp queue says which GPU is busy and whose process it is
     const entry = await until('the 2-GPU job to wait', async () => {
       const queue = await project.rp(['queue', '--json']);
@@ -119,6 +133,36 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('GPUs busy outside rp (real
     );
     // and rp never touched the process
     expect(notebook.exitCode).toBeNull();
+
+    // When a booking is made for later today and rp top draws one frame
+    const book = await project.rp(['book', '--cpu', '1', '--start', '+2h', '--duration', '1h']);
+    expect(book.exitCode, book.stderr).toBe(0);
+    const top = await project.rp(['top', '--once']);
+    // Then it shows each GPU with who uses it, the running job, what the queued job waits for,
+    // and the booking
+    expect(top.exitCode, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(
+      new RegExp(
+        `\\n +0 +NVIDIA H100 80GB HBM3 +- +- +0% .*unmanaged: ${stranger.name} \\(pid ${pid}`,
+      ),
+    );
+    expect(top.stdout).toMatch(new RegExp(`Running \\(1 job\\)\\n.*\\n${jobId} +rp${jobId} `));
+    expect(top.stdout).toContain('Queue (1 job)');
+    expect(top.stdout).toContain(`GPU 0 busy outside rp (unmanaged: ${stranger.name}`);
+    expect(top.stdout).toMatch(/Bookings, next 24 h\n.*\nb\d{4} /);
+    // and --json is the same snapshot for scripts
+    const snapshot = await project.rp(['top', '--json']);
+    expect(snapshot.exitCode, snapshot.stderr).toBe(0);
+    const parsed = JSON.parse(snapshot.stdout) as {
+      gpus: GpuJson[];
+      running: Array<{ id: string; leftMs: number | null }>;
+      queue: Array<{ waitingFor: string }>;
+      bookings: Array<{ id: string }>;
+    };
+    expect(parsed.gpus[0]?.unmanaged[0]?.pid).toBe(pid);
+    expect(parsed.running.map((job) => job.id)).toEqual([jobId]);
+    expect(parsed.queue).toHaveLength(1);
+    expect(parsed.bookings).toHaveLength(1);
 
     // When the process ends and nvidia-smi no longer lists it
     // (killing the process itself: runuser's pipes stay open while its child lives)
