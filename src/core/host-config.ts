@@ -4,6 +4,7 @@
  * caller detected (src/host/inventory.ts) and passes in as data.
  */
 import { z } from 'zod';
+import type { UnmanagedGpuPolicy } from './gpu-processes.js';
 import { DURATION_FORMS, formatSeconds, parseTimeLimit } from './durations.js';
 import { ConfigError } from './errors.js';
 import { formatIdRanges, formatMemory, gbToMb, MB_PER_GB, plural } from './units.js';
@@ -47,6 +48,11 @@ export interface UserLimits {
   killWaitSeconds?: number;
   /** The host's booking rules (config.json `bookings`); absent: the defaults. */
   bookings?: BookingRules;
+  /**
+   * GPUs that a process outside rp uses (config.json `gpus.unmanaged`): `avoid` (absent) keeps
+   * them from jobs until they are free again; `ignore` grants them as if they were free.
+   */
+  unmanagedGpus?: UnmanagedGpuPolicy;
 }
 
 /** What one user may book (config.json `bookings`, and a user's entry in `bookings.users`). */
@@ -288,6 +294,15 @@ const bookingsSchema = strictObject(
   'an object like {"maxAheadDays": 14, "maxHours": 24, "alignMinutes": 30}',
 );
 
+const UNMANAGED_ALLOWED = 'must be "avoid" (the default) or "ignore"';
+
+const gpusSchema = strictObject(
+  {
+    unmanaged: z.enum(['avoid', 'ignore'], { error: UNMANAGED_ALLOWED }).optional(),
+  },
+  'an object like {"unmanaged": "avoid"}',
+);
+
 export const hostConfigSchema = strictObject(
   {
     version: z.literal(1, { error: 'must be 1 (the only version there is)' }).optional(),
@@ -299,8 +314,9 @@ export const hostConfigSchema = strictObject(
     }),
     limits: limitsSchema.default({ default: {}, users: {} }),
     bookings: bookingsSchema.optional(),
+    gpus: gpusSchema.optional(),
   },
-  'a JSON object like {"capacity": {...}, "limits": {...}, "bookings": {...}}',
+  'a JSON object like {"capacity": {...}, "limits": {...}, "bookings": {...}, "gpus": {...}}',
 );
 
 export type HostConfig = z.infer<typeof hostConfigSchema>;
@@ -424,6 +440,7 @@ export function resolveHostConfig(
   };
   const limits = resolveLimits(config.limits);
   if (config.bookings !== undefined) limits.bookings = resolveBookingRules(config.bookings);
+  if (config.gpus?.unmanaged !== undefined) limits.unmanagedGpus = config.gpus.unmanaged;
   return { capacity, limits, warnings };
 }
 
@@ -656,5 +673,15 @@ export function formatLimits(limits: UserLimits): string[] {
   lines.push(
     `At a time limit: SIGTERM, then SIGKILL ${limits.killWaitSeconds ?? DEFAULT_KILL_WAIT_SECONDS}s later`,
   );
+  // Said only when the config sets it, so the usual listing stays as short as it was.
+  if (limits.unmanagedGpus !== undefined) {
+    lines.push(
+      `GPUs busy outside rp: ${
+        limits.unmanagedGpus === 'avoid'
+          ? 'not granted until free (gpus.unmanaged: "avoid")'
+          : 'granted as if free (gpus.unmanaged: "ignore")'
+      }`,
+    );
+  }
   return lines;
 }

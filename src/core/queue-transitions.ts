@@ -18,7 +18,14 @@ import {
   type LedgerState,
   type ProcessRef,
 } from './ledger-state.js';
-import { checkAdmission, plan, type AdmissionRefusal } from './scheduler.js';
+import {
+  checkAdmission,
+  DEFAULT_POLICY,
+  plan,
+  type AdmissionRefusal,
+  type SchedulerPolicy,
+} from './scheduler.js';
+import { gpusBusyOutsideRp, type GpuObservation } from './gpu-processes.js';
 import { jobDeadline } from './time-limits.js';
 import { markBookingsUsed, preemptForBookings, tendBookings } from './booking-reservations.js';
 import { bookingRulesOf } from './host-config.js';
@@ -26,6 +33,21 @@ import { bookingRulesOf } from './host-config.js';
 export interface HostPolicy {
   capacity: HostCapacity;
   limits: UserLimits;
+  /** The last look at the GPUs' processes (see src/services/gpu-observation.ts); absent: none. */
+  gpuObservation?: GpuObservation;
+}
+
+/**
+ * The scheduler's policy on this host now: the GPUs busy outside rp (under `gpus.unmanaged:
+ * "avoid"`) judged against the ledger, since a GPU process in a job's container is rp's own.
+ */
+export function schedulerPolicyOf(
+  state: Pick<LedgerState, 'jobs'>,
+  policy: HostPolicy,
+): SchedulerPolicy {
+  if (policy.gpuObservation === undefined) return DEFAULT_POLICY;
+  const busyGpus = gpusBusyOutsideRp(state, policy.gpuObservation, policy.limits.unmanagedGpus);
+  return busyGpus.size === 0 ? DEFAULT_POLICY : { ...DEFAULT_POLICY, busyGpus };
 }
 
 export type NewJob = Omit<
@@ -149,7 +171,13 @@ export function schedule(current: LedgerState, policy: HostPolicy, now: Date): T
     ),
   ];
   const left = bookingHistory.length === 0 ? {} : { bookingHistory };
-  const decided = plan(state, policy.capacity, policy.limits, now);
+  const decided = plan(
+    state,
+    policy.capacity,
+    policy.limits,
+    now,
+    schedulerPolicyOf(state, policy),
+  );
   const headMoved = !sameKey(decided.head, state.head);
   if (decided.grants.length === 0 && !headMoved) return { state, result: undefined, ...left };
   const grants = new Map(decided.grants.map((grant) => [`${grant.jobId}:${grant.seq}`, grant]));

@@ -27,6 +27,9 @@
  *    user's own stream of small jobs cannot starve their big one either.
  * 6. Array limits: a task of an array submitted with `%N` waits while N of its array's tasks hold
  *    resources; like a user limit, it reserves nothing, so it never holds up other jobs.
+ * 7. GPUs busy outside rp (`SchedulerPolicy.busyGpus`, under `gpus.unmanaged: "avoid"`): a GPU on
+ *    which a process rp did not start runs is not free, whatever the ledger says, until it is
+ *    seen free again. Nothing ends when it does, so it never counts towards a head's start time.
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
 import { formatLocalTime } from './dates.js';
@@ -135,6 +138,11 @@ export const DEFAULT_STARVATION_GUARD_MS = 24 * 60 * 60 * 1000;
 export interface SchedulerPolicy {
   /** A queued job older than this moves to the front of the queue (the oldest such job). */
   starvationGuardMs: number;
+  /**
+   * GPUs used by processes rp did not start, by index, with who uses them for people
+   * ("unmanaged: alice (pid 4242, 1.5 GB)"): never granted while listed.
+   */
+  busyGpus?: ReadonlyMap<number, string>;
 }
 
 export const DEFAULT_POLICY: SchedulerPolicy = { starvationGuardMs: DEFAULT_STARVATION_GUARD_MS };
@@ -343,7 +351,20 @@ function walkQueue(
   // A preemptible job may run on booked resources anyway: it is stopped when the booking starts.
   const holdbackOf = (job: JobEntry): Holdback =>
     bookings.empty || job.preemptible === true ? NO_HOLDBACK : bookings.holdbackFor(job);
-  let freeGpus = capacity.gpus.map((gpu) => gpu.index).filter((id) => !usedGpus.has(id));
+  const busyGpus = policy.busyGpus ?? new Map<number, string>();
+  let freeGpus = capacity.gpus
+    .map((gpu) => gpu.index)
+    .filter((id) => !usedGpus.has(id) && !busyGpus.has(id));
+  // Why GPUs that rp itself does not use are not free, for a job short of GPUs.
+  const busyNote = [...busyGpus]
+    .filter(([id]) => !usedGpus.has(id) && capacity.gpus.some((gpu) => gpu.index === id))
+    .sort(([a], [b]) => a - b)
+    .map(([id, who]) => `GPU ${id} busy outside rp (${who})`)
+    .join('; ');
+  const withBusy = (missing: string, need: ResourceRequest, usable: Amounts): string =>
+    busyNote === '' || need.gpus <= usable.gpus
+      ? missing
+      : `${missing}${missing === '' ? '' : '; '}${busyNote}`;
   let freeCpus = capacity.cpus.filter((id) => !usedCpus.has(id));
   // A config that shrank below what running jobs hold leaves nothing free, not a negative amount.
   let freeMemory = Math.max(0, capacity.memoryMb - usedMemory);
@@ -487,11 +508,19 @@ function walkQueue(
         amounts: add(previous?.amounts ?? NOTHING, need),
         forJob: previous?.forJob ?? job.id,
       });
-      const missing = withBookings(shortfall(need, nonNegative(usable)), holdback);
+      const missing = withBusy(
+        withBookings(shortfall(need, nonNegative(usable)), holdback),
+        need,
+        usable,
+      );
       outcomes.push({ kind: 'head', job, shortfall: missing });
       continue;
     }
-    const missing = withBookings(shortfall(need, nonNegative(usable)), holdback);
+    const missing = withBusy(
+      withBookings(shortfall(need, nonNegative(usable)), holdback),
+      need,
+      usable,
+    );
     outcomes.push({ kind: 'waiting', job, shortfall: missing, head });
   }
   return { outcomes, head };

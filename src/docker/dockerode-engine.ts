@@ -15,12 +15,14 @@ import type {
   ContainerRef,
   ContainerState,
   EngineInfo,
+  GpuProbe,
   ImageBuildOptions,
   QueueContainer,
 } from './engine.js';
 import { engineUnreachable, messageOf, statusOf } from './engine-errors.js';
 import { toCreateOptions, type JobContainerSpec } from './job-container.js';
-import { JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
+import { IMAGE_LABELS, JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
+import { engineInfoOf, type DockerInfo } from './engine-api.js';
 
 const debug = createDebug('rp:docker');
 
@@ -305,10 +307,45 @@ export class DockerodeEngine implements ContainerEngine {
 
   async engineInfo(): Promise<EngineInfo> {
     try {
-      const info = (await this.docker.info()) as { ID?: string; Name?: string };
-      return { id: info.ID ?? '', name: info.Name ?? '' };
+      return engineInfoOf((await this.docker.info()) as DockerInfo);
     } catch (error) {
       throw engineUnreachable(error);
+    }
+  }
+
+  async probeGpuContainer(): Promise<GpuProbe> {
+    let images: Docker.ImageInfo[];
+    try {
+      images = await this.docker.listImages({
+        filters: JSON.stringify({ label: [IMAGE_LABELS.contentHash] }),
+      });
+    } catch (error) {
+      throw engineUnreachable(error);
+    }
+    const image = images
+      .sort((a, b) => b.Created - a.Created)
+      .flatMap((entry) => entry.RepoTags ?? [])
+      .find((tag) => tag !== '<none>:<none>');
+    if (image === undefined) return { image, exitCode: 125, output: 'no image built by rp' };
+    let container: Docker.Container | undefined;
+    try {
+      container = await this.docker.createContainer({
+        Image: image,
+        Entrypoint: ['nvidia-smi'],
+        Cmd: ['-L'],
+        Labels: { 'rp.doctor': '1' },
+        HostConfig: {
+          DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu', 'utility']] }],
+        },
+      });
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const logs = await container.logs({ stdout: true, stderr: true, follow: false });
+      return { image, exitCode: StatusCode, output: demuxedText(logs) };
+    } catch (error) {
+      return { image, exitCode: 125, output: messageOf(error) };
+    } finally {
+      await container?.remove({ force: true }).catch(() => undefined);
     }
   }
 
@@ -327,4 +364,19 @@ export class DockerodeEngine implements ContainerEngine {
 
 function zeroTimeToUndefined(time: string | undefined): string | undefined {
   return !time || time.startsWith('0001-01-01') ? undefined : time;
+}
+
+/**
+ * The text of a container's logs as Docker sends them for a container without a terminal: frames
+ * of an 8-byte header (stream, 0, 0, 0, big-endian length) and the bytes.
+ */
+function demuxedText(logs: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= logs.length) {
+    const length = logs.readUInt32BE(at + 4);
+    parts.push(logs.subarray(at + 8, at + 8 + length));
+    at += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

@@ -27,6 +27,27 @@ export function engineEndpoint(dockerHost: string | undefined): Endpoint | undef
   return undefined;
 }
 
+/** The fields of `docker info` rp reads. */
+export interface DockerInfo {
+  ID?: string;
+  Name?: string;
+  ServerVersion?: string;
+  OperatingSystem?: string;
+  DockerRootDir?: string;
+  Runtimes?: Record<string, unknown>;
+  SystemTime?: string;
+}
+
+export function engineInfoOf(info: DockerInfo): EngineInfo {
+  const result: EngineInfo = { id: info.ID ?? '', name: info.Name ?? '' };
+  if (info.ServerVersion) result.version = info.ServerVersion;
+  if (info.OperatingSystem) result.operatingSystem = info.OperatingSystem;
+  if (info.DockerRootDir) result.rootDir = info.DockerRootDir;
+  if (info.Runtimes) result.runtimes = Object.keys(info.Runtimes).sort();
+  if (info.SystemTime) result.systemTime = info.SystemTime;
+  return result;
+}
+
 export function engineApi(endpoint: Endpoint): EngineApi {
   const get = (path: string): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
@@ -64,8 +85,7 @@ export function engineApi(endpoint: Endpoint): EngineApi {
     engineInfo: async () => {
       const answer = await get('/info');
       if (answer.status !== 200) throw failure(answer);
-      const info = JSON.parse(answer.body) as { ID?: string; Name?: string };
-      return { id: info.ID ?? '', name: info.Name ?? '' };
+      return engineInfoOf(JSON.parse(answer.body) as DockerInfo);
     },
   };
 }

@@ -62,6 +62,11 @@ export interface ContainerEngine {
   listQueueContainers(rpHome: string): Promise<QueueContainer[]>;
   /** Which engine this is (`docker info`), so a ledger is only ever used with one engine. */
   engineInfo(): Promise<EngineInfo>;
+  /**
+   * Runs `nvidia-smi -L` in a throwaway container given every GPU (`rp doctor`), in an image rp
+   * built (the NVIDIA toolkit mounts nvidia-smi into any image); removed afterwards.
+   */
+  probeGpuContainer(): Promise<GpuProbe>;
 }
 
 /** A job container as Docker lists it. */
@@ -79,6 +84,24 @@ export interface EngineInfo {
   id: string;
   /** The host name the engine reports (`docker info` Name), for messages. */
   name: string;
+  /** What `rp doctor` shows and checks; absent when the engine does not say. */
+  version?: string;
+  operatingSystem?: string;
+  /** Where it keeps images and containers (DockerRootDir). */
+  rootDir?: string;
+  /** The container runtimes it knows ("runc", "nvidia", ...). */
+  runtimes?: string[];
+  /** Its clock (SystemTime, ISO). */
+  systemTime?: string;
+}
+
+/** What a test container with every GPU (`rp doctor`) printed, or why it could not run. */
+export interface GpuProbe {
+  /** The image it ran; undefined when no image was there to run. */
+  image: string | undefined;
+  /** The container's exit code; 125 when Docker refused to create or start it. */
+  exitCode: number;
+  output: string;
 }
 
 export interface ContainerRef {

@@ -16,6 +16,11 @@ import { engineIdentity } from './engine-identity.js';
 import { rpHomeFromEnv } from './host-files.js';
 import { openPolicySource } from './host-policy.js';
 import { ensureHostSupervisor } from './supervisor-start.js';
+import {
+  openGpuObservationSource,
+  wantsGpuLook,
+  type GpuObservationSource,
+} from './gpu-observation.js';
 
 export interface HostSession {
   rpHome: string;
@@ -34,6 +39,14 @@ export interface HostSession {
    * when detached jobs have none.
    */
   reap(): Promise<ReapReport>;
+  /**
+   * Looks at the GPUs' processes again when scheduling needs it (`gpuJobWaiting`, GPUs on the
+   * host, `gpus.unmanaged: "avoid"`) and the stored look is stale; never under the lock. See
+   * src/services/gpu-observation.ts for when nvidia-smi runs.
+   */
+  lookAtGpus(gpuJobWaiting: boolean): Promise<void>;
+  /** The stored look at the GPUs' processes, for listings (`rp ps`, `rp top`). */
+  gpus: GpuObservationSource;
   /**
    * reap(), unless some rp process on the host reaped less than REAP_DUE_MS ago (undefined then):
    * a hundred waiting jobs need not each read /proc for every entry every few seconds.
@@ -56,6 +69,14 @@ export async function openHostSession(
   const store = guardStore(
     await openLedger({ rpHome, clock, recover: () => engine.listJobContainers(rpHome) }),
   );
+  const gpus = openGpuObservationSource(rpHome);
+  // The policy carries the stored look at the GPUs, so every decision (in a transaction too)
+  // keeps GPUs busy outside rp out of grants; reading it is a stat when nothing changed.
+  const policy = async (): Promise<HostPolicy> => {
+    const current = await policySource.current();
+    const gpuObservation = current.capacity.gpus.length === 0 ? undefined : await gpus.current();
+    return gpuObservation === undefined ? current : { ...current, gpuObservation };
+  };
   const reapDeadJobs = reaper(rpHome, store, engine, clock, () => policySource.current());
   // A reaping pass also starts a host supervisor when detached jobs have none (it was killed, or
   // the host rebooted): nothing else would ever start or record them.
@@ -67,8 +88,13 @@ export async function openHostSession(
   };
   const session: HostSession = {
     rpHome,
-    policy: () => policySource.current(),
-    transact: (decide) => store.transactWith(() => policySource.current(), decide),
+    policy,
+    transact: (decide) => store.transactWith(policy, decide),
+    lookAtGpus: async (gpuJobWaiting) => {
+      const current = await policySource.current();
+      if (wantsGpuLook(current, gpuJobWaiting)) await gpus.refresh(current, clock.now());
+    },
+    gpus,
     store,
     engine,
     clock,

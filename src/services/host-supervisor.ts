@@ -42,6 +42,7 @@ import { ContainerGoneError, EngineLostError, waitForExit } from './container-ex
 import type { HostSession } from './host-session.js';
 import { createJobContainerFor } from './job-launch.js';
 import { watchTimeLimit, type TimeLimitWatch } from './time-limit-watch.js';
+import { hasQueuedGpuJob } from './gpu-observation.js';
 
 const debug = createDebug('rp:supervisor');
 
@@ -91,6 +92,8 @@ async function superviseElected(
     const since = await bells.token(SUPERVISOR_BELL);
     let state = await session.store.read();
     if (!sameProcess(state.hostSupervisor, me)) return 'replaced';
+    // A GPU freed outside rp changes nothing in the ledger: only a new look notices it.
+    await session.lookAtGpus(hasQueuedGpuJob(state));
     const policy = await session.policy();
     if (schedule(state, policy, session.clock.now()).state !== state) {
       state = await session.transact((current, latest) => {

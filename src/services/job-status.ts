@@ -9,6 +9,12 @@
 import { listedProject } from '../core/activities.js';
 import type { HostCapacity } from '../core/host-config.js';
 import {
+  unmanagedProcesses,
+  type GpuObservation,
+  type GpuStats,
+  type UnmanagedProcess,
+} from '../core/gpu-processes.js';
+import {
   jobLabel,
   type JobEntry,
   type JobKind,
@@ -16,10 +22,11 @@ import {
   type LedgerState,
 } from '../core/ledger-state.js';
 import { formatIdRanges } from '../core/units.js';
-import type { HostPolicy } from '../core/queue-transitions.js';
+import { schedulerPolicyOf, type HostPolicy } from '../core/queue-transitions.js';
 import { describeQueue, type QueueStatus } from '../core/scheduler.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { HostSession } from './host-session.js';
+import { OBSERVE_EVERY_MS } from './gpu-observation.js';
 import { reapQuietly } from './reap-quietly.js';
 
 /** Resources as ids and an amount: the machine's, or the part of it jobs hold. */
@@ -85,10 +92,37 @@ export interface QueuedJobView extends JobIdentityView {
   timeLimitSeconds: number | null;
 }
 
+/** One GPU of the host: who holds it in rp, and who uses it outside rp. */
+export interface GpuView {
+  index: number;
+  name: string | null;
+  uuid: string | null;
+  /** The rp job holding it ("1234", "1234_7") and its user; null when no job does. */
+  job: string | null;
+  user: string | null;
+  /** Processes rp did not start that use it: `unmanaged: <user> (pid, memory)`. */
+  unmanaged: Array<Omit<UnmanagedProcess, 'gpu'>>;
+  /** From nvidia-smi when present (`rp top`); null when not asked or not reported. */
+  utilizationPercent: number | null;
+  memoryUsedMb: number | null;
+  memoryTotalMb: number | null;
+}
+
+/** The last look at the GPUs' processes: when, and whether nvidia-smi answered. */
+export interface GpuLookView {
+  observedAt: string;
+  kind: GpuObservation['kind'];
+  reason: string | null;
+}
+
 /** `rp ps`. */
 export interface HostStatus {
   capacity: ResourceView;
   used: ResourceView;
+  /** Every GPU of the host, in index order (empty on a host without GPUs). */
+  gpus: GpuView[];
+  /** The look at the GPUs' processes the `unmanaged` lists come from; null when none. */
+  gpuLook: GpuLookView | null;
   running: RunningJobView[];
   queue: QueuedJobView[];
 }
@@ -103,6 +137,8 @@ export interface StatusSession {
   store: Pick<LedgerStore, 'read'>;
   policy: () => Promise<HostPolicy>;
   reap: HostSession['reap'];
+  /** The look at the GPUs' processes; absent: listings use what the policy carries. */
+  gpus?: Pick<HostSession['gpus'], 'refresh'>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,9 +153,15 @@ export function buildHostStatus(
 ): HostStatus {
   const holders = state.jobs.filter(holdsResources).sort(byStart);
   const running = holders.map((job) => runningView(job, now));
+  const look = policy.gpuObservation;
   return {
     capacity: capacityView(policy.capacity),
     used: usedView(holders),
+    gpus: buildGpuViews(state, policy.capacity, look, options.gpuStats ?? []),
+    gpuLook:
+      look === undefined
+        ? null
+        : { observedAt: look.observedAt, kind: look.kind, reason: look.reason ?? null },
     running: options.expand ? running : groupTasks(running, mergeRunning),
     queue: buildQueue(state, policy, now, options),
   };
@@ -128,6 +170,43 @@ export function buildHostStatus(
 export interface ListingOptions {
   /** One line per task of an array, instead of one per array. */
   expand?: boolean;
+  /** Utilisation and memory per GPU, when asked of nvidia-smi (`rp top`). */
+  gpuStats?: readonly GpuStats[];
+}
+
+/** Each GPU with its rp job, the processes outside rp on it, and its figures when known. */
+export function buildGpuViews(
+  state: LedgerState,
+  capacity: HostCapacity,
+  observation: GpuObservation | undefined,
+  stats: readonly GpuStats[],
+): GpuView[] {
+  const holder = new Map<number, JobEntry>();
+  for (const job of state.jobs.filter(holdsResources)) {
+    for (const gpu of job.grant?.gpus ?? []) holder.set(gpu, job);
+  }
+  const outside = unmanagedProcesses(state, observation);
+  return capacity.gpus.map((gpu): GpuView => {
+    const job = holder.get(gpu.index);
+    const figures = stats.find((entry) =>
+      gpu.uuid !== undefined && entry.uuid !== undefined
+        ? entry.uuid === gpu.uuid
+        : entry.index === gpu.index,
+    );
+    return {
+      index: gpu.index,
+      name: gpu.name ?? null,
+      uuid: gpu.uuid ?? null,
+      job: job === undefined ? null : jobLabel(job),
+      user: job?.user ?? null,
+      unmanaged: outside
+        .filter((process) => process.gpu === gpu.index)
+        .map(({ gpu: _gpu, ...process }) => process),
+      utilizationPercent: figures?.utilizationPercent ?? null,
+      memoryUsedMb: figures?.memoryUsedMb ?? null,
+      memoryTotalMb: figures?.memoryTotalMb ?? gpu.memoryMb ?? null,
+    };
+  });
 }
 
 /** The queued jobs in the scheduler's order, with what each waits for. */
@@ -139,7 +218,8 @@ export function buildQueue(
 ): QueuedJobView[] {
   const bySeq = new Map(state.jobs.map((job) => [job.seq, job]));
   const views: QueuedJobView[] = [];
-  for (const entry of describeQueue(state, policy.capacity, policy.limits, now)) {
+  const rules = schedulerPolicyOf(state, policy);
+  for (const entry of describeQueue(state, policy.capacity, policy.limits, now, rules)) {
     const job = bySeq.get(entry.seq);
     // describeQueue only describes jobs of this state, so every entry has its job.
     if (job === undefined) continue;
@@ -310,13 +390,17 @@ export function elapsedMs(since: string, now: Date): number {
 // ---------------------------------------------------------------------------------------------
 // Services
 
-/** `rp ps`: reaps dead entries, then describes the host. */
+/**
+ * `rp ps`: reaps dead entries, looks at the GPUs' processes when the host has GPUs and the
+ * stored look is stale (see gpu-observation.ts), then describes the host.
+ */
 export async function hostStatus(
   session: StatusSession,
   now: Date,
   options: ListingOptions = {},
 ): Promise<HostStatus> {
   await reapQuietly(session);
+  await session.gpus?.refresh(await session.policy(), now, OBSERVE_EVERY_MS);
   return buildHostStatus(await session.store.read(), await session.policy(), now, options);
 }
 

@@ -27,10 +27,12 @@ import {
   finish,
   markRunning,
   schedule,
+  schedulerPolicyOf,
   type NewJob,
   type Transition,
 } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
+import { hasQueuedGpuJob } from './gpu-observation.js';
 import { endedByTimeLimit, killWaitOf } from '../core/time-limits.js';
 import { supplementaryGroups, type HostUser } from '../host/identity.js';
 import { systemRandomInt } from '../host/ids.js';
@@ -203,6 +205,8 @@ export async function submitJob(
   const job = newJobOf(prepared, user, await currentProcessRef(), session.clock.now());
   if (typeof logFile === 'string') job.logFile = logFile;
   if (detached !== undefined) job.detached = detached;
+  // Before the lock: a GPU busy outside rp must be seen before this job is granted it.
+  await session.lookAtGpus(prepared.request.gpus > 0);
   const now = session.clock.now();
   return session.transact((state, policy) => {
     const queued = enqueue(state, job, policy, now, systemRandomInt);
@@ -412,6 +416,8 @@ async function waitForGrant(
       // Most looks give the scheduler nothing to do: look without the lock, and take it only
       // when there is something to grant.
       let state = await session.store.read();
+      // A GPU freed outside rp changes nothing in the ledger: only a new look notices it.
+      await session.lookAtGpus(hasQueuedGpuJob(state));
       const policy = await session.policy();
       if (schedule(state, policy, now()).state !== state) {
         state = await session.transact((current, latest) => {
@@ -427,7 +433,8 @@ async function waitForGrant(
           hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
         });
       }
-      const status = describeQueue(state, policy.capacity, policy.limits, now()).find(
+      const rules = schedulerPolicyOf(state, policy);
+      const status = describeQueue(state, policy.capacity, policy.limits, now(), rules).find(
         (entry) => entry.jobId === key.id,
       );
       if (status) {

@@ -94,6 +94,8 @@ export async function submitArray(
   const logFileOf = (id: string, task: number): string =>
     join(logDir, `${logName}_${id}_${task}.log`);
   const limit = planned.limit === undefined ? {} : { limit: planned.limit };
+  // Before the lock: a GPU busy outside rp must be seen before any task is granted it.
+  await session.lookAtGpus(prepared.request.gpus > 0);
   const tasks = await withLaunchFile(session.store.paths, spec, (launch) =>
     session.transact((state, policy) =>
       enqueueArray(

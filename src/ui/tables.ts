@@ -4,6 +4,7 @@
  */
 import { formatSeconds } from '../core/durations.js';
 import { formatIdRanges, formatMemory, plural } from '../core/units.js';
+import { describeUnmanaged } from '../core/gpu-processes.js';
 
 // What the tables show. The status service's view data (src/services/job-status.ts) fits these
 // shapes; structural typing keeps src/ui free of service imports.
@@ -41,9 +42,17 @@ export interface QueueRow {
   timeLimitSeconds: number | null;
 }
 
+/** A GPU and the processes outside rp that use it. */
+export interface GpuRow {
+  index: number;
+  unmanaged: ReadonlyArray<{ pid: number; user: string; memoryMb: number | null }>;
+}
+
 export interface HostStatusView {
   capacity: ResourceUsage;
   used: ResourceUsage;
+  /** Absent (older callers) or without processes outside rp: nothing more is shown. */
+  gpus?: readonly GpuRow[];
   running: readonly RunningRow[];
   queue: readonly QueueRow[];
 }
@@ -113,6 +122,7 @@ export const QUEUE_EMPTY = 'The queue is empty.';
 export function renderHostStatus(status: HostStatusView): string[] {
   return [
     ...renderUsage(status.capacity, status.used),
+    ...renderUnmanaged(status.gpus ?? []),
     '',
     ...section('Running', status.running.length, renderRunning(status.running)),
     '',
@@ -142,6 +152,20 @@ export function renderUsage(capacity: ResourceUsage, used: ResourceUsage): strin
       ['CPUs', cpus],
       ['memory', memory],
     ],
+    { headers: false },
+  );
+}
+
+/**
+ * "GPU 1   unmanaged: alice (pid 4242, 1.5 GB)" for each GPU a process outside rp uses; nothing
+ * when none does.
+ */
+export function renderUnmanaged(gpus: readonly GpuRow[]): string[] {
+  const busy = gpus.filter((gpu) => gpu.unmanaged.length > 0);
+  if (busy.length === 0) return [];
+  return renderTable(
+    [{ header: '' }, { header: '' }],
+    busy.map((gpu) => [`GPU ${gpu.index}`, describeUnmanaged(gpu.unmanaged)]),
     { headers: false },
   );
 }

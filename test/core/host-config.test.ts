@@ -134,6 +134,15 @@ describe('parseHostConfig and resolveHostConfig', () => {
     ]);
   });
 
+  it('reads what to do with GPUs busy outside rp: avoid them unless told to ignore them', () => {
+    expect(resolveText('{}').limits.unmanagedGpus).toBeUndefined();
+    const { limits } = resolveText('{"gpus": {"unmanaged": "ignore"}}');
+    expect(limits.unmanagedGpus).toBe('ignore');
+    expect(formatLimits(limits).at(-1)).toBe(
+      'GPUs busy outside rp: granted as if free (gpus.unmanaged: "ignore")',
+    );
+  });
+
   it('reads the booking rules, merging per-user allowances with the host defaults', () => {
     const { limits } = resolveText(
       JSON.stringify({
@@ -208,6 +217,12 @@ describe('invalid host configs', () => {
     ['{"capacity": {"memoryGb": -4}}', 'capacity.memoryGb', 'an amount in GB greater than 0'],
     ['{"capacity": {"memoryGb": "lots"}}', 'capacity.memoryGb', 'must be "auto" or an amount'],
     ['{"capacity": {"gpu": "auto"}}', 'capacity', 'unknown field "gpu" (allowed: gpus, cpus,'],
+    [
+      '{"gpus": {"unmanaged": "kill"}}',
+      'gpus.unmanaged',
+      'must be "avoid" (the default) or "ignore"',
+    ],
+    ['{"gpus": {"unmanged": "avoid"}}', 'gpus', 'unknown field "unmanged" (allowed: unmanaged)'],
     ['{"limits": {"default": {"gpus": -1}}}', 'limits.default.gpus', 'whole number of GPUs'],
     [
       '{"limits": {"users": {"bob": {"memoryGb": "x"}}}}',

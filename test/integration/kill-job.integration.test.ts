@@ -17,6 +17,7 @@ import { killJob, type KillJobOptions } from '../../src/services/kill-job.js';
 import { makeJob } from '../ledger/fixtures/jobs.js';
 import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
 import { makeTempDir } from '../support/tmp.js';
+import { openGpuObservationSource } from '../../src/services/gpu-observation.js';
 
 /**
  * killJob against the real Docker engine and a real ledger. The job's `rp run` (its supervisor) is
@@ -162,6 +163,8 @@ describe.skipIf(skipWithoutDocker)('killJob (real ledger, real Docker engine)', 
       clock,
       reap: async () => ({ reaped: [], orphansRunning: [], unchecked: [] }),
       reapIfDue: async () => undefined,
+      lookAtGpus: async () => undefined,
+      gpus: openGpuObservationSource(rpHome),
     };
   }
 

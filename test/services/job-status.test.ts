@@ -92,6 +92,31 @@ describe('buildHostStatus', () => {
     expect(buildHostStatus(ledger(), POLICY, NOW)).toEqual({
       capacity: { gpus: [0, 1], cpus: [0, 1, 2, 3, 4, 5, 6, 7], memoryMb: 64 * GB },
       used: { gpus: [], cpus: [], memoryMb: 0 },
+      gpus: [
+        {
+          index: 0,
+          name: 'Test GPU',
+          uuid: null,
+          job: null,
+          user: null,
+          unmanaged: [],
+          utilizationPercent: null,
+          memoryUsedMb: null,
+          memoryTotalMb: null,
+        },
+        {
+          index: 1,
+          name: 'Test GPU',
+          uuid: null,
+          job: null,
+          user: null,
+          unmanaged: [],
+          utilizationPercent: null,
+          memoryUsedMb: null,
+          memoryTotalMb: null,
+        },
+      ],
+      gpuLook: null,
       running: [],
       queue: [],
     });

@@ -29,23 +29,54 @@ export const FAKE_GPUS: FakeGpu[] = [
   },
 ];
 
-/** Writes `nvidia-smi` into `dir` (created) and returns a PATH with `dir` first. */
+/** The compute-apps query rp makes, exactly as it passes it. */
+const COMPUTE_APPS_QUERY =
+  '--query-compute-apps=gpu_uuid,pid,used_memory --format=csv,noheader,nounits';
+const GPU_STATS_QUERY =
+  '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits';
+
+/** A compute process as the stand-in reports it. */
+export interface FakeGpuProcess {
+  gpuUuid: string;
+  pid: number;
+  usedMemoryMb: number;
+}
+
+/**
+ * Writes `nvidia-smi` into `dir` (created) and returns a PATH with `dir` first. With `gpus`, it
+ * also answers the compute-apps query from `dir/compute-apps.csv` (what setFakeGpuProcesses
+ * writes; nothing, as on an idle machine, while it does not exist) and the utilisation query.
+ */
 export async function installFakeNvidiaSmi(
   dir: string,
   behaviour: { gpus: FakeGpu[] } | { hang: true },
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
   const query = '--query-gpu=index,uuid,name,memory.total --format=csv,noheader,nounits';
-  const answer =
-    'hang' in behaviour
-      ? 'exec sleep 600'
-      : `cat <<'CSV'\n${behaviour.gpus
-          .map((gpu) => `${gpu.index}, ${gpu.uuid}, ${gpu.name}, ${gpu.memoryMb}`)
-          .join('\n')}\nCSV`;
+  const hang = 'hang' in behaviour;
+  const answer = hang
+    ? 'exec sleep 600'
+    : `cat <<'CSV'\n${behaviour.gpus
+        .map((gpu) => `${gpu.index}, ${gpu.uuid}, ${gpu.name}, ${gpu.memoryMb}`)
+        .join('\n')}\nCSV`;
+  const stats = hang
+    ? 'exec sleep 600'
+    : `cat <<'CSV'\n${behaviour.gpus
+        .map((gpu) => `${gpu.index}, ${gpu.uuid}, 0, 0, ${gpu.memoryMb}`)
+        .join('\n')}\nCSV`;
+  const apps = join(dir, 'compute-apps.csv');
   const script = [
     '#!/bin/sh',
     `if [ "$*" = "${query}" ]; then`,
     answer,
+    '  exit 0',
+    'fi',
+    `if [ "$*" = "${COMPUTE_APPS_QUERY}" ]; then`,
+    hang ? '  exec sleep 600' : `  [ -f '${apps}' ] && cat '${apps}'`,
+    '  exit 0',
+    'fi',
+    `if [ "$*" = "${GPU_STATS_QUERY}" ]; then`,
+    stats,
     '  exit 0',
     'fi',
     'echo "Invalid combination of input arguments. Please run \'nvidia-smi -h\' for help." >&2',
@@ -56,4 +87,16 @@ export async function installFakeNvidiaSmi(
   await writeFile(file, script);
   await chmod(file, 0o755);
   return `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+}
+
+/**
+ * What the stand-in in `dir` lists as compute processes from now on, in the real one's format:
+ * "GPU-<uuid>, <pid>, <MiB>" per line, nothing at all when there are none.
+ */
+export async function setFakeGpuProcesses(
+  dir: string,
+  processes: readonly FakeGpuProcess[],
+): Promise<void> {
+  const lines = processes.map((app) => `${app.gpuUuid}, ${app.pid}, ${app.usedMemoryMb}\n`);
+  await writeFile(join(dir, 'compute-apps.csv'), lines.join(''));
 }

@@ -21,6 +21,7 @@ import {
 } from '../../src/services/run-job.js';
 import { BASE_IMAGE, docker, removeProjectImages } from './docker.js';
 import { makeTempDir } from './tmp.js';
+import { openGpuObservationSource } from '../../src/services/gpu-observation.js';
 
 /**
  * superviseJob driven by hand, the way `rp run` drives it, against the real Docker engine and a
@@ -188,6 +189,8 @@ export async function createSupervisedHost(prefix: string): Promise<SupervisedHo
       clock,
       reap: async () => ({ reaped: [], orphansRunning: [], unchecked: [] }),
       reapIfDue: async () => undefined,
+      lookAtGpus: async () => undefined,
+      gpus: openGpuObservationSource(rpHome),
     }),
     submit: (session, prepared, user) => submitJob(session, prepared, user),
     containers,
