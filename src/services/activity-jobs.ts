@@ -101,6 +101,8 @@ export async function submitClaim(
   });
   const groups = await groupsOf(owner.name);
   const submitter = await currentProcessRef();
+  // As any submission: a GPU busy outside rp is known before the queue decides.
+  await session.lookAtGpus(prepared.request.gpus > 0);
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt += 1) {
     const id = allocateJobId(liveIds(await session.store.read()), systemRandomInt);
     if (id === undefined) break;
