@@ -113,14 +113,16 @@ export async function recordedEngine(
   now: Date,
 ): Promise<EngineRecord> {
   const file = engineFilePath(rpHome);
-  const text = `${JSON.stringify({ version: 1, ...current, recordedAt: now.toISOString() })}\n`;
+  // Only the record's own fields: a caller's EngineInfo also carries the engine's `version`.
+  const record = { version: 1, id: current.id, name: current.name, recordedAt: now.toISOString() };
+  const text = `${JSON.stringify(record)}\n`;
   // Again only if the record is deleted between a lost race and the read of the winner's.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const recorded = await readEngineRecord(file);
     if (recorded !== undefined) return recorded;
     if (await createExclusive(file, text)) {
       debug('recorded engine %s in %s', current.id, file);
-      return current;
+      return { id: current.id, name: current.name };
     }
   }
   throw new ConfigError(`${file} keeps appearing and disappearing`, {

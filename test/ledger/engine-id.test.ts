@@ -75,6 +75,17 @@ describe('the engine record (real files, real processes)', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o644);
   });
 
+  it("keeps only the record's fields when handed all an engine says, its version among them", async () => {
+    const info = { ...system, version: '20.10.24', runtimes: ['runc'], rootDir: '/var/lib/docker' };
+    expect(await recordedEngine(rpHome, info, now)).toEqual(system);
+    expect(await recordedEngine(rpHome, rootless, now)).toEqual(system);
+    expect(JSON.parse(await readFile(engineFilePath(rpHome), 'utf8'))).toEqual({
+      version: 1,
+      ...system,
+      recordedAt: now.toISOString(),
+    });
+  });
+
   it('refuses a file it did not write, saying how to reset it', async () => {
     await mkdir(dirname(engineFilePath(rpHome)), { recursive: true });
     await writeFile(engineFilePath(rpHome), '{"id": 42}');
