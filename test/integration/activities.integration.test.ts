@@ -277,6 +277,85 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('a drain while Docker does 
   }, 180_000);
 });
 
+describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to remove', () => {
+  it('lists and shows it, takes an rp drop marked .done at once, keeps the input, and removes it', async () => {
+    const host = await makeTempDir('rp-act-life-');
+    const user = await createUnixUser('rpal');
+    const env = { RP_HOME: join(host.dir, 'host') };
+    const project = join(host.dir, 'wordcount');
+    const root = (args: string[]) => rp(args, { cwd: host.dir, env });
+    try {
+      await chmod(host.dir, 0o755);
+      await cp(EXAMPLE, project, { recursive: true });
+      expect((await root(['host', 'init'])).exitCode).toBe(0);
+      // An hour of quiet: only NAME.done makes a file complete in this test.
+      const added = await root([
+        'activity',
+        'add',
+        'wc',
+        '--project',
+        project,
+        '--script',
+        'count.sh',
+        '--cpu',
+        '1',
+        '--keep-input',
+        '--max-size',
+        '1k',
+        '--stable-seconds',
+        '3600',
+      ]);
+      expect(added.exitCode, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/scp FILE \S+:.*\/drop\/wc\//);
+      const listed = JSON.parse((await root(['activity', 'list', '--json'])).stdout) as Array<{
+        name: string;
+      }>;
+      expect(listed.map((activity) => activity.name)).toEqual(['wc']);
+      const shown = JSON.parse((await root(['activity', 'show', 'wc', '--json'])).stdout) as {
+        maxSizeBytes: number;
+        keepInput: boolean;
+        request: { cpus: number };
+      };
+      expect(shown).toMatchObject({ maxSizeBytes: 1024, keepInput: true, request: { cpus: 1 } });
+
+      const as = (args: string[]) => rp(args, { cwd: '/', env, asUser: user.name });
+      await execa('runuser', [
+        '-u',
+        user.name,
+        '--',
+        'bash',
+        '-c',
+        `echo one two > /tmp/${user.name}-k.txt; head -c 2000 /dev/zero > /tmp/${user.name}-big.txt`,
+      ]);
+      const big = await as(['drop', 'wc', `/tmp/${user.name}-big.txt`]);
+      expect(big.exitCode).toBe(2);
+      expect(big.stderr).toContain("larger than the activity's limit of 1024 bytes");
+      const dropped = await as(['drop', 'wc', `/tmp/${user.name}-k.txt`]);
+      expect(dropped.exitCode, dropped.stderr).toBe(0);
+      const drop = join(env.RP_HOME, 'drop', 'wc');
+      // A drain would wait for the file's hour of quiet; its NAME.done makes it complete now.
+      await execa('runuser', ['-u', user.name, '--', 'touch', `${drop}/${user.name}-k.txt.done`]);
+      const drained = await root(['activity', 'drain', '--json']);
+      const [queued] = (JSON.parse(drained.stdout) as { queued: Array<{ job: string }> }).queued;
+      expect(queued?.job).toMatch(/^\d{4}$/);
+      await until('the job to end', async () => (await readHistory(env.RP_HOME))[0]);
+      await root(['activity', 'drain']);
+      const output = join('/home', user.name, 'rp-output', 'wc', `${user.name}-k-${queued?.job}`);
+      expect(await readFile(join(output, 'input'), 'utf8')).toBe('one two\n');
+      expect(await readdir(drop)).toEqual([]);
+
+      const removed = await root(['activity', 'remove', 'wc']);
+      expect(removed.exitCode, removed.stderr).toBe(0);
+      expect(JSON.parse((await root(['activity', 'list', '--json'])).stdout)).toEqual([]);
+    } finally {
+      await killSupervisors(env.RP_HOME);
+      await removeProjectImages(project);
+      await removeUnixUser(user);
+      await host.cleanup();
+    }
+  }, 180_000);
+});
+
 describe.skipIf(skipWithoutDocker || !runningAsRoot)('a project shared by users', () => {
   it("keeps each user's image of it: one user's build never removes another's", async () => {
     const host = await makeTempDir('rp-shared-');
