@@ -131,6 +131,34 @@ describe.skipIf(skipWithoutSsh)('rp --on a server over ssh', () => {
     expect(unknown.stderr).toMatch(/no remote named nowhere[\s\S]*known remotes: box/);
   });
 
+  it('a remote run logs in once: every step shares one ssh connection', async () => {
+    // Given no shared connection open yet
+    for (const pid of await masterPids(
+      env.RP_SSH_CONTROL_DIR as string,
+      server.config,
+      server.alias,
+    )) {
+      process.kill(pid, 'SIGTERM');
+    }
+    await until('the shared connection to close', async () =>
+      (await masterPids(env.RP_SSH_CONTROL_DIR as string, server.config, server.alias)).length === 0
+        ? true
+        : undefined,
+    );
+    await script('once.sh', 'echo once');
+    const logins = async (): Promise<number> =>
+      (await readFile(server.log, 'utf8'))
+        .split('\n')
+        .filter((line) => line.startsWith(`Accepted publickey for ${server.user} `)).length;
+    const before = await logins();
+    // When a run checks rp there, sends the project, submits and follows the job
+    const result = await rp(['run', '--on', 'box', '--script=once.sh']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe('once');
+    // Then sshd saw one login
+    expect((await logins()) - before).toBe(1);
+  });
+
   it('streams stdout and stderr apart, line by line while the job runs, and exits with its code', async () => {
     // Given a script that prints a line every 0.6 s on stdout and on stderr, then exits 3
     await script(
@@ -373,6 +401,17 @@ describe.skipIf(skipWithoutSsh)('rp --on a server over ssh', () => {
     expect(noRp.exitCode).toBe(3);
     expect(noRp.stderr).toContain('rp is not installed on norp');
     expect(noRp.stderr).not.toMatch(/\n\s+at /);
+
+    // An rp there older than this one (what its --version prints, as oclif prints it).
+    const oldRp = `${server.home}/${remoteRoot}/old-rp`;
+    const made = await onServer(
+      `mkdir -p ~/${remoteRoot} && printf '#!/bin/sh\\necho "rp/0.0.1 linux-x64 node-v20.19.0"\\n' > ${oldRp} && chmod +x ${oldRp}`,
+    );
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect((await rp(['remote', 'add', 'oldrp', server.alias, '--rp', oldRp])).exitCode).toBe(0);
+    const older = await rp(['ps', '--on', 'oldrp']);
+    expect(older.exitCode).toBe(3);
+    expect(older.stderr).toMatch(/rp on oldrp is 0\.0\.1, older than this rp \(\d+\.\d+\.\d+\)/);
 
     // A PATH with ssh but no rsync, then with neither.
     const bin = join(laptop, 'bin');

@@ -16,6 +16,8 @@ export interface SshServer {
   identity: string;
   /** The server's RP_HOME. */
   rpHome: string;
+  /** sshd's log: one "Accepted publickey" line per login. */
+  log: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startSshServer(): Promise<SshServer> {
     home: need('RP_SSH_HOME'),
     identity: need('RP_SSH_IDENTITY'),
     rpHome: need('RP_SSH_RP_HOME'),
+    log: need('RP_SSH_LOG'),
   };
 }
 
