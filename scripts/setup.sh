@@ -17,4 +17,6 @@ bash scripts/ensure-base-image.sh
 # tests start it themselves when they run as root; the demo never does.
 if [ -n "${CI:-}" ]; then
   bash scripts/ssh/start.sh >/dev/null
+  # The completion tests run the scripts of `rp completion` in a real bash and zsh.
+  bash scripts/ensure-packages.sh zsh=zsh
 fi
