@@ -14,6 +14,7 @@
 import { constants } from 'node:fs';
 import {
   copyFile,
+  readFile,
   mkdir,
   open,
   readdir,
@@ -49,7 +50,7 @@ import {
   type LockSettings,
 } from './lock.js';
 import { corruptAsidePath, ledgerPaths, type LedgerPaths } from './paths.js';
-import { rebuildLedger } from './rebuild.js';
+import { rebuildLedger, salvageLedgerText } from './rebuild.js';
 import {
   fileChangeToken,
   waitForFileChange,
@@ -203,15 +204,23 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
         debug('ledger was rebuilt by another process meanwhile');
         return;
       }
-      const { state, dropped } = rebuildLedger(entries);
-      for (const reason of dropped) warn(`left a recovered job out of the new ledger: ${reason}`);
+      const salvage =
+        now.kind === 'corrupt'
+          ? salvageLedgerText(await readFile(paths.ledger, 'utf8').catch(() => ''))
+          : undefined;
+      const { state, dropped, salvaged } = rebuildLedger(entries, salvage);
+      for (const reason of dropped) warn(`left out of the new ledger: ${reason}`);
       await lock.assertHeld();
       const aside = now.kind === 'corrupt' ? await copyAside() : undefined;
       await write(lock, state);
       if (aside !== undefined) {
+        const kept =
+          salvaged.jobs + salvaged.bookings > 0
+            ? `, keeping ${salvaged.jobs} job(s) and ${salvaged.bookings} booking(s) it still held`
+            : '';
         warn(
           `the ledger ${paths.ledger} could not be read (${describe(now)}); ` +
-            `kept it as ${aside} and rebuilt the ledger from Docker (${state.jobs.length} job(s))`,
+            `kept it as ${aside} and rebuilt the ledger from Docker (${state.jobs.length} job(s))${kept}`,
         );
       } else if (state.jobs.length > 0) {
         warn(

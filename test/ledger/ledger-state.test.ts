@@ -111,9 +111,28 @@ describe('rebuildLedger', () => {
     ]);
     expect(rebuilt.state.jobs.map((job) => job.seq)).toEqual([1]);
     expect(rebuilt.dropped).toEqual([
-      'job 2000: duplicate id',
-      'job not-digits: not a valid entry',
+      'job 2000 (recovered): duplicate id',
+      'job not-digits (recovered): not a valid entry',
     ]);
+  });
+
+  it("keeps every task of an array: they share the array's id", () => {
+    const rebuilt = rebuildLedger([
+      makeJob({ id: '2000', seq: 1, array: { task: 0 } }),
+      makeJob({ id: '2000', seq: 2, array: { task: 1 } }),
+    ]);
+    expect(rebuilt.state.jobs.map((job) => job.seq)).toEqual([1, 2]);
+    expect(rebuilt.dropped).toEqual([]);
+  });
+
+  it('leaves out what it salvaged when that would make the ledger invalid', () => {
+    // A plain job with the id of a recovered array task: "rp kill 2000" would be ambiguous
+    const rebuilt = rebuildLedger([makeJob({ id: '2000', seq: 1, array: { task: 0 } })], {
+      jobs: [makeJob({ id: '2000', seq: 2 })],
+      bookings: [],
+    });
+    expect(rebuilt.state.jobs.map((job) => job.seq)).toEqual([1]);
+    expect(rebuilt.dropped).toContain('everything kept from the unreadable ledger: it clashes');
   });
 
   it('gives an empty ledger when nothing was recovered', () => {

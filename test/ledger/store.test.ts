@@ -211,6 +211,54 @@ describe('ledger store', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('keeps the queued jobs and bookings a corrupt ledger still holds, Docker winning for running jobs', async () => {
+    // Given a ledger that is JSON but invalid (one entry is broken), holding a running job, a
+    // queued job (no container: Docker cannot recover it), a booking and a broken entry
+    const booking = {
+      id: 'b0042',
+      user: 'alice',
+      uid: 1000,
+      start: '2025-03-05T09:00:00.000Z',
+      end: '2025-03-05T17:00:00.000Z',
+      request: { gpus: 1, cpus: 4, memoryMb: 8192 },
+      createdAt: '2025-03-01T00:00:00.000Z',
+    };
+    const queued = makeJob({ id: '1001', seq: 5 });
+    const stale = makeJob({ id: '4242', seq: 4, state: 'granted' });
+    await writeFile(
+      join(queue, 'ledger.json'),
+      JSON.stringify({
+        version: LEDGER_VERSION,
+        nextSeq: 30,
+        jobs: [stale, queued, { id: 'broken' }],
+        bookings: [booking],
+      }),
+    );
+    const running = makeJob({
+      id: '4242',
+      seq: 4,
+      state: 'running',
+      container: { id: 'c0ffee', name: 'rp-4242' },
+    });
+    const store = await open({ recover: async () => [running] });
+
+    // When the ledger is next read
+    const state = await store.read();
+
+    // Then the running job is Docker's, the queued job and the booking are kept, and no seq is
+    // handed out twice
+    expect(state).toEqual({
+      version: LEDGER_VERSION,
+      nextSeq: 30,
+      jobs: [running, queued],
+      bookings: [booking],
+    });
+    expect(warnings.join('\n')).toMatch(
+      /job broken \(from the unreadable ledger\): not a valid entry/,
+    );
+    expect(warnings.join('\n')).toMatch(/keeping 1 job\(s\) and 1 booking\(s\) it still held/);
+  });
+
   it('rebuilds inside a transaction too, then applies the decision to the rebuilt state', async () => {
     await writeFile(join(queue, 'ledger.json'), '{"garbage":');
     const store = await open({ recover: async () => [makeJob({ id: '5555', seq: 3 })] });
