@@ -11,6 +11,8 @@ export const ExitCode = {
   config: 3,
   /** The job was stopped at its time limit (as coreutils `timeout`). */
   timeout: 124,
+  /** A `--preemptible` job stopped for a booking: as SIGTERM, whether or not it stopped in time. */
+  preempted: 143,
   noCapacity: 75,
   docker: 125,
 } as const;

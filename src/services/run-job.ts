@@ -12,6 +12,7 @@ import { splitCommandLine } from '../core/command-line.js';
 import { ExitCode, NoCapacityError, RpError } from '../core/errors.js';
 import {
   isJob,
+  type Booking,
   type Grant,
   type JobEntry,
   type JobEnding,
@@ -115,6 +116,8 @@ export interface JobReporter {
   logFile(path: string): void;
   /** The job was stopped at its time limit. */
   timedOut(job: JobEntry): void;
+  /** The job (`--preemptible`) was stopped because `booking` began; absent when it is gone. */
+  preempted(job: JobEntry, booking: Booking | undefined): void;
   finished(): void;
 }
 
@@ -341,6 +344,16 @@ export async function superviseJob(options: SuperviseOptions): Promise<number> {
       ending = 'timeout';
       options.reporter.timedOut(running);
       return ExitCode.timeout;
+    }
+    // Stopped for a booking by whichever rp process passed: say so, or the exit code (143, as
+    // any SIGTERM) is all the user sees. The history says 'preempted' from the same entry.
+    const state = await session.store.read().catch(() => undefined);
+    const entry = state?.jobs.find((candidate) => isJob(candidate, running));
+    if (entry?.preempted !== undefined) {
+      const booking = state?.bookings?.find((b) => b.id === entry.preempted?.booking);
+      options.reporter.preempted(entry, booking);
+      ending = 'exited';
+      return ExitCode.preempted;
     }
     ending = 'exited';
     return exitCode;

@@ -3,8 +3,9 @@
  * line rewritten in place; otherwise every change is its own plain line. The job's own output goes
  * to stdout/stderr untouched.
  */
+import { formatLocalTime } from '../core/dates.js';
 import { formatSeconds } from '../core/durations.js';
-import type { JobEntry } from '../core/ledger-state.js';
+import type { Booking, JobEntry } from '../core/ledger-state.js';
 import { jobName } from '../core/naming.js';
 
 export interface JobProgress {
@@ -13,6 +14,7 @@ export interface JobProgress {
   started(job: JobEntry): void;
   logFile(path: string): void;
   timedOut(job: JobEntry): void;
+  preempted(job: JobEntry, booking: Booking | undefined): void;
   finished(): void;
 }
 
@@ -47,6 +49,15 @@ export function createJobProgress(stream: NodeJS.WriteStream): JobProgress {
       clearStatus();
       const limit = formatSeconds(job.timeLimit?.seconds ?? 0);
       stream.write(`${name} reached its time limit of ${limit} and was stopped (exit 124)\n`);
+    },
+    preempted: (job, booking) => {
+      clearStatus();
+      const id = job.preempted?.booking ?? 'a booking';
+      const whose = booking ? ` of ${booking.user}` : '';
+      const at = booking ? ` at ${formatLocalTime(booking.start)}` : '';
+      stream.write(
+        `${name} was preempted: booking ${id}${whose} began${at} and needs its resources (it ran --preemptible)\n`,
+      );
     },
     logFile: (path) => {
       stream.write(`${name}: output also goes to ${path}\n`);

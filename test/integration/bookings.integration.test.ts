@@ -179,19 +179,15 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('bookings (real Docker engi
     const [alice, bob] = users as [UnixUser, UnixUser];
     const window = await bookEveryCore(bob, '1m');
 
-    // No limit, yet it starts at once on the booked cores: it is preemptible.
-    const preemptible = await detach(alice, [
-      '--script=quick.sh 600',
-      '--cpu',
-      '2',
-      '--preemptible',
-    ]);
-    await until('the preemptible job to run', async () => {
+    // No limit, yet it starts at once on the booked cores: it is preemptible. It runs in the
+    // foreground, where its user must be told why it stopped.
+    const foreground = as(alice, ['run', '--script=quick.sh 600', '--cpu', '2', '--preemptible']);
+    const preemptible = await until('the preemptible job to run', async () => {
       const ps = await as(alice, ['ps', '--json']);
-      const status = JSON.parse(ps.stdout) as { running: Array<{ id: string; state: string }> };
-      return status.running.some((job) => job.id === preemptible && job.state === 'running')
-        ? true
-        : undefined;
+      const status = JSON.parse(ps.stdout) as {
+        running: Array<{ id: string; state: string; user: string }>;
+      };
+      return status.running.find((job) => job.user === alice.name && job.state === 'running')?.id;
     });
 
     // At the start, bob's job waits for the cores; the preemptible job is stopped for it.
@@ -203,6 +199,11 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('bookings (real Docker engi
     const bobs = await detach(bob, ['--script=quick.sh']);
     const stopped = await ended(preemptible, 90_000);
     expect(stopped.ending).toBe('preempted');
+    const run = await foreground;
+    expect(run.exitCode, run.stderr).toBe(143);
+    expect(run.stderr).toMatch(
+      new RegExp(`rp${preemptible} was preempted: booking b\\d{4} of ${bob.name} began at `),
+    );
     const bobsRun = await ended(bobs, 90_000);
     expect(Date.parse(bobsRun.startedAt as string)).toBeLessThan(Date.parse(window.end));
   }, 400_000);

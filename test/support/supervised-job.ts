@@ -83,6 +83,7 @@ export function recordingReporter(): RecordingReporter {
     started: record('started'),
     logFile: record('logFile'),
     timedOut: record('timedOut'),
+    preempted: record('preempted'),
     finished: record('finished'),
   };
 }
