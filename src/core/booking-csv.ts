@@ -1,7 +1,8 @@
 /**
  * Bookings as CSV, in the header the lab's old booking sheet (AIVC) used:
  * `start,end,user_id,cpus,memory,gpus[,...]`, times as "YYYY-MM-DD HH:MM" local time, memory in
- * GB, GPUs as a count. `rp bookings --export csv` writes it (src/ui/bookings.ts) and
+ * GB, GPUs as a count; rp adds an optional seventh column, `gpu_ids` ("0,3", empty for any), so
+ * that an export of bookings of named GPUs imports as it was. `rp bookings --export csv` writes it (src/ui/bookings.ts) and
  * `rp book --import FILE` reads it here. Pure: the text, the file's name and `now` are passed in.
  *
  * Each row is checked on its own here (a time, a whole minute, an end after the start, amounts),
@@ -9,13 +10,16 @@
  * addBooking's to say, for all of them in one transaction.
  */
 import { parse } from 'csv-parse/sync';
+import { parseGpuIds } from './booking-request.js';
 import { DATE_TIME_FORMS, parseDateTime } from './dates.js';
 import { UsageError } from './errors.js';
 import type { ResourceRequest } from './ledger-state.js';
 import { gbToMb } from './units.js';
 
-/** The columns, in order; more columns after these are ignored. */
+/** The columns, in order; more columns after these are ignored, but for GPU_IDS_COLUMN. */
 export const BOOKING_CSV_COLUMNS = ['start', 'end', 'user_id', 'cpus', 'memory', 'gpus'] as const;
+/** The seventh column, when the header names it: the GPUs booked by index. */
+export const GPU_IDS_COLUMN = 'gpu_ids';
 
 /** One row of the file, read. */
 export interface CsvBookingRow {
@@ -25,6 +29,8 @@ export interface CsvBookingRow {
   start: Date;
   end: Date;
   request: ResourceRequest;
+  /** The GPUs booked by index, when the row names them. */
+  gpuIds?: number[];
 }
 
 const MINUTE_MS = 60_000;
@@ -48,7 +54,8 @@ export function parseBookingCsv(text: string, file: string, now: Date): CsvBooki
   if (rows.length === 0) {
     throw new UsageError(`${file} holds no bookings, only the header`);
   }
-  return rows.map(({ record, row }) => readRow(record, row, file, now));
+  const withIds = header.record[BOOKING_CSV_COLUMNS.length]?.toLowerCase() === GPU_IDS_COLUMN;
+  return rows.map(({ record, row }) => readRow(record, row, file, now, withIds));
 }
 
 function readRecords(text: string, file: string): Array<{ record: string[]; row: number }> {
@@ -72,7 +79,13 @@ function hasHeader(record: readonly string[]): boolean {
   return BOOKING_CSV_COLUMNS.every((name, i) => record[i]?.toLowerCase() === name);
 }
 
-function readRow(record: readonly string[], row: number, file: string, now: Date): CsvBookingRow {
+function readRow(
+  record: readonly string[],
+  row: number,
+  file: string,
+  now: Date,
+  withIds: boolean,
+): CsvBookingRow {
   const where = `${file} row ${row}`;
   if (record.length < BOOKING_CSV_COLUMNS.length) {
     throw new UsageError(
@@ -96,17 +109,31 @@ function readRow(record: readonly string[], row: number, file: string, now: Date
     });
   }
   if (user === '') throw new UsageError(`${where}: user_id is empty`, { hint: 'give a user name' });
-  return {
-    row,
-    user,
-    start,
-    end,
-    request: {
-      gpus: readCount(gpus, 'gpus', where),
-      cpus: readCount(cpus, 'cpus', where),
-      memoryMb: gbToMb(readGb(memory, where)),
-    },
+  const request = {
+    gpus: readCount(gpus, 'gpus', where),
+    cpus: readCount(cpus, 'cpus', where),
+    memoryMb: gbToMb(readGb(memory, where)),
   };
+  const idsText = withIds ? (record[BOOKING_CSV_COLUMNS.length] ?? '') : '';
+  const gpuIds = idsText === '' ? undefined : readGpuIds(idsText, where);
+  if (gpuIds !== undefined && gpuIds.length !== request.gpus) {
+    throw new UsageError(
+      `${where}: gpus is ${request.gpus} but gpu_ids "${idsText}" names ${gpuIds.length}`,
+      { hint: 'gpus is the number of GPUs named in gpu_ids' },
+    );
+  }
+  return { row, user, start, end, request, ...(gpuIds === undefined ? {} : { gpuIds }) };
+}
+
+function readGpuIds(text: string, where: string): number[] {
+  try {
+    return parseGpuIds(text);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`${where}: gpu_ids${error.message.replace(/^--gpu-ids/, '')}`, {
+      hint: 'name GPU indices as nvidia-smi numbers them: 0,3 or 0-3 (quoted, for the comma)',
+    });
+  }
 }
 
 function readTime(text: string, field: 'start' | 'end', where: string, now: Date): Date {

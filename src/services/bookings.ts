@@ -100,7 +100,14 @@ export async function importBookings(
   for (const row of rows) {
     const uid = uids.get(row.user) ?? (await uidFor(row, options));
     uids.set(row.user, uid);
-    requests.push({ user: row.user, uid, start: row.start, end: row.end, request: row.request });
+    requests.push({
+      user: row.user,
+      uid,
+      start: row.start,
+      end: row.end,
+      request: row.request,
+      ...(row.gpuIds === undefined ? {} : { gpuIds: row.gpuIds }),
+    });
   }
   const made = await session.transact((state, policy) =>
     addAll(state, requests, policy, options, (index, error) =>

@@ -4,7 +4,7 @@
  * functions from view data (and a `now`) to text; times in local time, as people read a clock.
  */
 import { stringify } from 'csv-stringify/sync';
-import { BOOKING_CSV_COLUMNS } from '../core/booking-csv.js';
+import { BOOKING_CSV_COLUMNS, GPU_IDS_COLUMN } from '../core/booking-csv.js';
 import { formatSeconds } from '../core/durations.js';
 import { formatAmount, formatIdRanges, formatMemory, MB_PER_GB, plural } from '../core/units.js';
 import { formatLocalTime } from './history-table.js';
@@ -278,7 +278,7 @@ function localClock(t: number): string {
   return formatLocalTime(new Date(t)).slice(11);
 }
 
-/** `rp bookings --export csv`: the AIVC header, memory in GB, times in local time. */
+/** `rp bookings --export csv`: the AIVC header and gpu_ids, memory in GB, times in local time. */
 export function bookingsCsv(bookings: readonly BookingRow[]): string {
   return stringify(
     bookings.map((booking) => ({
@@ -288,7 +288,8 @@ export function bookingsCsv(bookings: readonly BookingRow[]): string {
       cpus: booking.cpus,
       memory: booking.memoryMb / MB_PER_GB,
       gpus: booking.gpus,
+      [GPU_IDS_COLUMN]: (booking.gpuIds ?? []).join(','),
     })),
-    { header: true, columns: [...BOOKING_CSV_COLUMNS] },
+    { header: true, columns: [...BOOKING_CSV_COLUMNS, GPU_IDS_COLUMN] },
   );
 }

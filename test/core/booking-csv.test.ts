@@ -42,6 +42,23 @@ describe('reading a bookings CSV', () => {
     ]);
   });
 
+  it('reads the GPUs booked by index from a gpu_ids column, as rp bookings --export csv writes', () => {
+    const text = [
+      `${HEADER},gpu_ids`,
+      '2026-12-03 09:00,2026-12-03 10:00,alice,0,0,2,"0,3"',
+      '2026-12-03 09:00,2026-12-03 10:00,bob,0,0,1,',
+      '',
+    ].join('\n');
+    const rows = parseBookingCsv(text, 'b.csv', NOW);
+    expect(rows.map((row) => row.gpuIds)).toEqual([[0, 3], undefined]);
+    expect(
+      refusal(`${HEADER},gpu_ids\n2026-12-03 09:00,2026-12-03 10:00,alice,0,0,1,"0,3"\n`).message,
+    ).toBe('b.csv row 2: gpus is 1 but gpu_ids "0,3" names 2');
+    expect(
+      refusal(`${HEADER},gpu_ids\n2026-12-03 09:00,2026-12-03 10:00,alice,0,0,1,x\n`).message,
+    ).toBe('b.csv row 2: gpu_ids: "x" is not a list of GPU indices');
+  });
+
   it('reads a file saved with a byte-order mark and CRLF line ends, as spreadsheets write', () => {
     const text = `\uFEFF${HEADER}\r\n2026-12-03 09:00,2026-12-03 10:00,alice,1,0,0\r\n`;
     expect(parseBookingCsv(text, 'b.csv', NOW)).toHaveLength(1);

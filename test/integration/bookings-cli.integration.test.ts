@@ -116,8 +116,8 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp book and rp bookings', 
     const exported = await rp(['bookings', '--export', 'csv']);
     expect(exported.exitCode, exported.stderr).toBe(0);
     const [header, row, ...rest] = exported.stdout.split('\n');
-    expect(header).toBe('start,end,user_id,cpus,memory,gpus');
-    expect(row).toBe(`${formatLocalTime(first.start)},${formatLocalTime(first.end)},${me},1,0,0`);
+    expect(header).toBe('start,end,user_id,cpus,memory,gpus,gpu_ids');
+    expect(row).toBe(`${formatLocalTime(first.start)},${formatLocalTime(first.end)},${me},1,0,0,`);
     expect(rest.filter(Boolean)).toEqual([]);
 
     const cancelled = await json<BookingJson>(['book', '--cancel', first.id, '--json']);

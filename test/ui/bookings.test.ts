@@ -132,16 +132,16 @@ describe('rp bookings', () => {
     expect(noBookingsLine({})).toBe('No upcoming or active bookings on this host.');
   });
 
-  it('exports CSV in the header rp book --import reads: local times, GB, a GPU count', () => {
+  it('exports CSV in the header rp book --import reads: local times, GB, a GPU count, GPU ids', () => {
     expect(bookingsCsv([ALICE, BOB, CAROL])).toBe(
       [
-        'start,end,user_id,cpus,memory,gpus',
-        '2026-12-02 11:00,2026-12-02 14:00,alice,4,16,2',
-        '2026-12-02 14:05,2026-12-02 17:00,bob,0,0,2',
-        '2026-12-03 08:00,2026-12-03 14:00,carolyn,16,0.5,0',
+        'start,end,user_id,cpus,memory,gpus,gpu_ids',
+        '2026-12-02 11:00,2026-12-02 14:00,alice,4,16,2,',
+        '2026-12-02 14:05,2026-12-02 17:00,bob,0,0,2,"0,3"',
+        '2026-12-03 08:00,2026-12-03 14:00,carolyn,16,0.5,0,',
         '',
       ].join('\n'),
     );
-    expect(bookingsCsv([])).toBe('start,end,user_id,cpus,memory,gpus\n');
+    expect(bookingsCsv([])).toBe('start,end,user_id,cpus,memory,gpus,gpu_ids\n');
   });
 });
