@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { chmod, cp, lstat, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, lstat, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp, RP_BIN, type RpResult } from '../support/cli.js';
@@ -287,6 +287,8 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
     try {
       await chmod(host.dir, 0o755);
       await cp(EXAMPLE, project, { recursive: true });
+      // The job also says when its time runs out (epoch seconds), to check the activity's --time.
+      await appendFile(join(project, 'count.sh'), 'echo "$RP_DEADLINE" > "$RP_OUTPUT/deadline"\n');
       expect((await root(['host', 'init'])).exitCode).toBe(0);
       // An hour of quiet: only NAME.done makes a file complete in this test.
       const added = await root([
@@ -299,6 +301,12 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
         'count.sh',
         '--cpu',
         '1',
+        '--gpu',
+        '0',
+        '--mem',
+        '0.75',
+        '--time',
+        '10m',
         '--keep-input',
         '--max-size',
         '1k',
@@ -316,7 +324,12 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
         keepInput: boolean;
         request: { cpus: number };
       };
-      expect(shown).toMatchObject({ maxSizeBytes: 1024, keepInput: true, request: { cpus: 1 } });
+      expect(shown).toMatchObject({
+        maxSizeBytes: 1024,
+        keepInput: true,
+        request: { cpus: 1, gpus: 0, memoryGb: 0.75 },
+        time: '10m',
+      });
 
       const as = (args: string[]) => rp(args, { cwd: '/', env, asUser: user.name });
       await execa('runuser', [
@@ -338,10 +351,21 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
       const drained = await root(['activity', 'drain', '--json']);
       const [queued] = (JSON.parse(drained.stdout) as { queued: Array<{ job: string }> }).queued;
       expect(queued?.job).toMatch(/^\d{4}$/);
-      await until('the job to end', async () => (await readHistory(env.RP_HOME))[0]);
+      const ran = (await until(
+        'the job to end',
+        async () => (await readHistory(env.RP_HOME))[0],
+      )) as HistoryRecord & { user: string; startedAt?: string; grant?: { cpus: number[] } };
+      // The job got the activity's resources and time limit, whatever the project's own say.
+      expect(ran).toMatchObject({ user: user.name, grant: { gpus: [], memoryMb: 768 } });
+      expect(ran.grant?.cpus).toHaveLength(1);
       await root(['activity', 'drain']);
       const output = join('/home', user.name, 'rp-output', 'wc', `${user.name}-k-${queued?.job}`);
       expect(await readFile(join(output, 'input'), 'utf8')).toBe('one two\n');
+      const deadline = Number(await readFile(join(output, 'deadline'), 'utf8')) * 1000;
+      const limit = deadline - Date.parse(ran.startedAt as string);
+      // 10 minutes from its start, give or take the moments between recording and starting.
+      expect(limit).toBeGreaterThan(590_000);
+      expect(limit).toBeLessThan(610_000);
       expect(await readdir(drop)).toEqual([]);
 
       const removed = await root(['activity', 'remove', 'wc']);
