@@ -18,3 +18,8 @@ bash scripts/ensure-base-image.sh
 if [ -n "${CI:-}" ]; then
   bash scripts/ssh/start.sh >/dev/null
 fi
+# The dashboard test drives Debian's chromium headless (playwright-core cannot download a browser
+# here): under CI it must be installed, and the test fails, not skips, without it.
+if [ -n "${CI:-}" ]; then
+  bash scripts/chromium/ensure.sh >/dev/null
+fi

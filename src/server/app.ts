@@ -19,6 +19,7 @@ import type { HostUser } from '../host/identity.js';
 import { rpVersion } from '../host/package-info.js';
 import type { HostSession } from '../services/host-session.js';
 import { tokenAuthenticator } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { errorBody, handleError } from './errors.js';
 import { hostRoutes } from './routes-host.js';
 import { jobRoutes } from './routes-jobs.js';
@@ -94,5 +95,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     { prefix: API_PREFIX },
   );
+  dashboardRoutes(app);
   return app;
 }
