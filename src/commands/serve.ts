@@ -5,6 +5,7 @@ import { DEFAULT_LISTEN, parseListen } from '../core/listen-address.js';
 import { connectDocker } from '../docker/engine.js';
 import { serve } from '../server/serve.js';
 import { openHostSession } from '../services/host-session.js';
+import { exitCodeForSignal } from '../services/run-job.js';
 
 export default class Serve extends BaseCommand {
   static override description =
@@ -51,6 +52,8 @@ export default class Serve extends BaseCommand {
         signal: stop.signal,
         listening: (url) => process.stderr.write(`rp serve: listening on ${url}\n`),
       });
+      // Stopped by a signal, as rp top is: 130 for Ctrl+C, 143 for SIGTERM, 129 for SIGHUP.
+      this.setExitCode(exitCodeForSignal(stop.signal.reason));
     } finally {
       stop.dispose();
     }

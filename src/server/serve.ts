@@ -5,6 +5,7 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import createDebug from 'debug';
+import { ConfigError } from '../core/errors.js';
 import type { ListenAddress } from '../core/listen-address.js';
 import { ensureTokensDir } from '../ledger/tokens.js';
 import type { HostSession } from '../services/host-session.js';
@@ -28,14 +29,24 @@ export async function serve(options: ServeOptions): Promise<void> {
   await ensureTokensDir(session.rpHome);
   const app = await buildServer(options);
   let url: string;
-  if ('socket' in listen) {
-    await rm(listen.socket, { force: true });
-    await app.listen({ path: listen.socket });
-    // Who may connect is decided by the token, not the socket's mode.
-    await chmod(listen.socket, 0o666);
-    url = `unix:${listen.socket}`;
-  } else {
-    url = await app.listen({ host: listen.host, port: listen.port });
+  const where = 'socket' in listen ? listen.socket : `${listen.host}:${listen.port}`;
+  try {
+    if ('socket' in listen) {
+      await rm(listen.socket, { force: true });
+      await app.listen({ path: listen.socket });
+      // Who may connect is decided by the token, not the socket's mode.
+      await chmod(listen.socket, 0o666);
+      url = `unix:${listen.socket}`;
+    } else {
+      url = await app.listen({ host: listen.host, port: listen.port });
+    }
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOENT', 'EPERM'].includes(code)) throw error;
+    throw new ConfigError(`cannot listen on ${where}: ${(error as Error).message}`, {
+      hint: 'choose another address with --listen HOST:PORT, or another --socket path',
+    });
   }
   options.listening(url);
   await new Promise<void>((resolve) => {
