@@ -1,4 +1,5 @@
 import { chown, mkdir, stat, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp } from '../support/cli.js';
@@ -340,5 +341,41 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
     const limited = await api<ErrorBody>(server, flooder, '/api/v1/queue');
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited');
+  });
+
+  it('listens on a Unix socket too, ends 143 on SIGTERM, and exits 3 on an address in use', async () => {
+    // Given a second server on a Unix socket
+    const socket = join(project.dir, 'rp.sock');
+    const onSocket = await startServer({
+      cwd: project.dir,
+      env: project.env,
+      listen: ['--socket', socket],
+    });
+    expect(onSocket.url).toBe(`unix:${socket}`);
+
+    // When a request comes through the socket, Then it is served as any other
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      get(
+        {
+          socketPath: socket,
+          path: '/api/v1/queue',
+          headers: { authorization: `Bearer ${rootToken}` },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode));
+        },
+      ).on('error', reject);
+    });
+    expect(status).toBe(200);
+
+    // When it is stopped, Then it exits as a stopped rp top does
+    onSocket.child.kill('SIGTERM');
+    expect((await onSocket.child).exitCode).toBe(143);
+
+    // And a server asked to listen where the first one does exits 3, saying why
+    const taken = await project.rp(['serve', '--listen', new URL(server.url).host]);
+    expect(taken.exitCode).toBe(3);
+    expect(taken.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+/);
   });
 });

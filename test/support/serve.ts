@@ -13,13 +13,15 @@ export async function startServer(options: {
   cwd: string;
   env: Record<string, string>;
   args?: string[];
+  /** Where to listen: `--listen 127.0.0.1:0` unless told. */
+  listen?: string[];
 }): Promise<RunningServer> {
   const child = execa(
     process.execPath,
-    [RP_BIN, 'serve', '--listen', '127.0.0.1:0', ...(options.args ?? [])],
+    [RP_BIN, 'serve', ...(options.listen ?? ['--listen', '127.0.0.1:0']), ...(options.args ?? [])],
     { cwd: options.cwd, env: { NO_COLOR: '1', ...options.env }, reject: false, stdin: 'ignore' },
   );
-  const [, url] = await waitForOutput(child, /listening on (http:\/\/\S+)/, {
+  const [, url] = await waitForOutput(child, /listening on ((?:http:\/\/|unix:)\S+)/, {
     stream: 'stderr',
     timeoutMs: 60_000,
   });
