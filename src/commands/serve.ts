@@ -19,7 +19,7 @@ export default class Serve extends BaseCommand {
 
   static override flags = {
     listen: Flags.string({
-      description: `the address and port to listen on (default ${DEFAULT_LISTEN})`,
+      description: 'the address and port to listen on; 0.0.0.0:PORT for every interface',
       default: DEFAULT_LISTEN,
       helpValue: '<HOST:PORT>',
       exclusive: ['socket'],

@@ -18,7 +18,7 @@ export default class TokenCreate extends BaseCommand {
   static override flags = {
     name: Flags.string({ description: 'what it is for (default: "token")', default: 'token' }),
     expires: Flags.string({
-      description: `when it stops working: 90d, 12h, 1w, ... or never (default ${DEFAULT_TOKEN_EXPIRY})`,
+      description: 'when it stops working: 90d, 12h, 1w, ... or never',
       default: DEFAULT_TOKEN_EXPIRY,
       helpValue: '<LENGTH>',
     }),
