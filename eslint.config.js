@@ -18,6 +18,10 @@ const onlyUi = {
   message: 'The terminal UI lives only in src/ui.',
 };
 const noOclif = { group: ['@oclif/*'], message: 'Only src/commands and src/cli know about oclif.' };
+const onlyServer = {
+  group: ['fastify', 'fastify-*', '@fastify/*'],
+  message: 'The HTTP framework lives only in src/server.',
+};
 const coreIsPure = {
   group: [
     'node:fs',
@@ -60,14 +64,33 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts', 'src/**/*.tsx'],
-    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif]),
+    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif, onlyServer]),
   },
   {
     files: ['src/core/**'],
-    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif, coreIsPure]),
+    rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif, onlyServer, coreIsPure]),
   },
-  { files: ['src/docker/**'], rules: restrict([onlyHostExec, onlyUi, noOclif]) },
-  { files: ['src/host/exec.ts'], rules: restrict([onlyDocker, onlyUi, noOclif]) },
-  { files: ['src/ui/**'], rules: restrict([onlyDocker, onlyHostExec, noOclif]) },
-  { files: ['src/commands/**', 'src/cli/**'], rules: restrict([onlyDocker, onlyHostExec, onlyUi]) },
+  { files: ['src/docker/**'], rules: restrict([onlyHostExec, onlyUi, noOclif, onlyServer]) },
+  { files: ['src/host/exec.ts'], rules: restrict([onlyDocker, onlyUi, noOclif, onlyServer]) },
+  { files: ['src/ui/**'], rules: restrict([onlyDocker, onlyHostExec, noOclif, onlyServer]) },
+  {
+    files: ['src/commands/**', 'src/cli/**'],
+    rules: restrict([onlyDocker, onlyHostExec, onlyUi, onlyServer]),
+  },
+  { files: ['src/server/**'], rules: restrict([onlyDocker, onlyHostExec, onlyUi, noOclif]) },
+  {
+    // The dashboard runs in the browser, as it is: no build step.
+    files: ['dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+        Node: 'readonly',
+      },
+    },
+  },
 );

@@ -20,3 +20,8 @@ if [ -n "${CI:-}" ]; then
   # The completion tests run the scripts of `rp completion` in a real bash and zsh.
   bash scripts/ensure-packages.sh zsh=zsh
 fi
+# The dashboard test drives Debian's chromium headless (playwright-core cannot download a browser
+# here): under CI it must be installed, and the test fails, not skips, without it.
+if [ -n "${CI:-}" ]; then
+  bash scripts/chromium/ensure.sh >/dev/null
+fi
