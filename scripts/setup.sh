@@ -19,9 +19,7 @@ if [ -n "${CI:-}" ]; then
   bash scripts/ssh/start.sh >/dev/null
   # The completion tests run the scripts of `rp completion` in a real bash and zsh.
   bash scripts/ensure-packages.sh zsh=zsh
-fi
-# The dashboard test drives Debian's chromium headless (playwright-core cannot download a browser
-# here): under CI it must be installed, and the test fails, not skips, without it.
-if [ -n "${CI:-}" ]; then
+  # The dashboard test drives Debian's chromium headless (playwright-core cannot download a
+  # browser here): it must be installed, and the test fails, not skips, without it.
   bash scripts/chromium/ensure.sh >/dev/null
 fi

@@ -4,6 +4,7 @@
  * renew what rp knows of the machine (see host-policy.ts).
  */
 import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
+import { ensureTokensDir, TOKENS_DIR_MODE } from '../ledger/tokens.js';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
@@ -158,6 +159,17 @@ export async function initHost(options: InitHostOptions): Promise<InitHostResult
     } catch (error) {
       throw hostDirError(error, dir, 'set the permissions of', paths.home);
     }
+  }
+
+  // API tokens (rp token create, rp serve): made here, so the folder is the admin's. Made by the
+  // first user's rp token create instead, it would be that user's, who could then remove others'
+  // token files; an existing one is given back to whoever runs this.
+  const tokens = await ensureTokensDir(options.rpHome);
+  try {
+    await chown(tokens, process.getuid?.() ?? 0, -1);
+    await chmod(tokens, TOKENS_DIR_MODE);
+  } catch (error) {
+    throw hostDirError(error, tokens, 'set the owner and permissions of', paths.home);
   }
 
   // The admin's: readable by everyone, writable by root only (the folder is root's too).

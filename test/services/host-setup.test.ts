@@ -88,6 +88,11 @@ describe('initHost', () => {
     expect(result.config).toBe('written');
     expect(result.group).toEqual({ name: 'docker', gid: queue.gid });
 
+    // The API tokens' folder: anyone may add a file, nobody may list it or remove another's.
+    const tokens = await stat(join(rpHome, 'queue/tokens'));
+    expect(tokens.mode & 0o7777).toBe(0o1733);
+    expect(tokens.uid).toBe(process.getuid?.());
+
     const configInfo = await stat(join(rpHome, 'config.json'));
     expect(configInfo.mode & 0o777).toBe(0o644);
     // The machine was detected and stored for every process.
