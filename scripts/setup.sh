@@ -17,4 +17,7 @@ bash scripts/ensure-base-image.sh
 # tests start it themselves when they run as root; the demo never does.
 if [ -n "${CI:-}" ]; then
   bash scripts/ssh/start.sh >/dev/null
+  # The Slurm backend's tests submit to a real single-node cluster (Debian's munge, slurmctld,
+  # slurmd: about a minute to install, seconds to start); under CI they fail, not skip, without it.
+  bash scripts/slurm/start.sh >/dev/null
 fi
