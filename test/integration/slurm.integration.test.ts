@@ -215,6 +215,23 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     );
   });
 
+  it("Given a request the cluster cannot meet, When submitted, Then rp exits 125 with sbatch's own words and keeps no record", async () => {
+    const before = (await rows()).length;
+    const result = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--script=long.sh',
+      '--gpu',
+      '5',
+    ]);
+    expect(result.exitCode).toBe(125);
+    expect(result.stderr).toContain('sbatch refused the job: sbatch: error:');
+    expect(result.stderr).toContain('hint: check --gpu/--cpu/--mem/--time');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(await rows()).toHaveLength(before);
+  });
+
   it('Given --backend slurm on a host without a Slurm config, When run, Then the error names the flag and the config field', async () => {
     const bare = await createRpProject('rp-slurm-bare-');
     try {
