@@ -3,6 +3,7 @@
  * and as words for `rp ps`. Pure.
  */
 import { ExitCode } from './errors.js';
+import type { JobEnding, JobState } from './ledger-state.js';
 import { describeReason, type SlurmJobPhase } from './slurm-states.js';
 
 /**
@@ -39,4 +40,29 @@ export function describePhase(state: {
   return state.exitCode === undefined || state.phase === 'completed'
     ? state.phase
     : `${state.phase} (exit ${state.exitCode})`;
+}
+
+/**
+ * A local job's state in the Backend's terms: its ledger state while it is live, its history
+ * ending once it has left the ledger.
+ */
+export function localPhase(
+  from: { state: JobState } | { ending: JobEnding; exitCode?: number },
+): SlurmJobPhase {
+  if ('state' in from) return from.state === 'running' ? 'running' : 'queued';
+  switch (from.ending) {
+    case 'exited':
+      return from.exitCode === undefined || from.exitCode === 0 ? 'completed' : 'failed';
+    case 'killed':
+    case 'cancelled':
+      return 'cancelled';
+    case 'timeout':
+      return 'timeout';
+    case 'preempted':
+      return 'preempted';
+    case 'failed':
+      return 'failed';
+    default:
+      return 'unknown';
+  }
 }

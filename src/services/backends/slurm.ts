@@ -5,7 +5,7 @@
  * the status file the script writes and from sacct where the cluster keeps accounting; an ending
  * once seen is kept in the job's record (src/ledger/slurm-jobs.ts).
  */
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeBackend, type SlurmBackendConfig } from '../../core/backend-config.js';
 import { sbatchScript, TASK_PLACEHOLDER } from '../../core/slurm-batch.js';
@@ -16,6 +16,7 @@ import { randomToken, systemRandomInt } from '../../host/ids.js';
 import { openSlurmJobStore, type SlurmJobRecord } from '../../ledger/slurm-jobs.js';
 import type { Backend, BackendJob, BackendJobState, JobPhase, SubmitRequest } from '../backend.js';
 import { containerLaunchOf } from '../job-launch.js';
+import { readLogFrom } from './log-file.js';
 import { openSlurmCli, type SlurmCli } from './slurm-cli.js';
 
 /**
@@ -102,7 +103,7 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
     async readLog(job, offset, task) {
       const record = await store.get(job.id);
       if (record === undefined) return { data: Buffer.alloc(0), offset };
-      return readFrom(taskPath(record.logFile, task), offset);
+      return readLogFrom(taskPath(record.logFile, task), offset);
     },
   };
   return backend;
@@ -312,24 +313,6 @@ async function readStatus(path: string): Promise<number | undefined> {
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function readFrom(path: string, offset: number): Promise<{ data: Buffer; offset: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return { data: Buffer.alloc(0), offset };
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size <= offset) return { data: Buffer.alloc(0), offset };
-    const data = Buffer.alloc(size - offset);
-    const { bytesRead } = await handle.read(data, 0, data.length, offset);
-    return { data: data.subarray(0, bytesRead), offset: offset + bytesRead };
-  } finally {
-    await handle.close();
   }
 }
 
