@@ -2,7 +2,7 @@
  * The benchmark suite: rp against its floor (Docker, Node, a bare oclif CLI) and against Slurm, on
  * this machine, in one run. Not a test: it reports medians and ratios, never pass or fail.
  *
- *   node --import tsx bench/run.ts [--quick] [--only cold,warm,footprint,dispatch,drain,ledger]
+ *   node --import tsx bench/run.ts [--quick] [--only cold,warm,footprint,dispatch,drain,ledger,sweeps,remote,slurm-backend]
  *                                  [--no-slurm] [--drain-jobs N] [--out FILE]
  *   npm run bench [-- --quick]
  *
@@ -26,6 +26,7 @@ import { measureDrain } from './measure/drain.js';
 import { measureFootprint } from './measure/footprint.js';
 import { measureLedger } from './measure/ledger.js';
 import { measureRemote } from './measure/remote.js';
+import { measureSlurmBackend } from './measure/slurm-backend.js';
 import { measureSweeps } from './measure/sweeps.js';
 import { measureWarmRun } from './measure/warm-run.js';
 import { dockerVersion, removeContainers } from './peers/docker.js';
@@ -48,6 +49,7 @@ const SECTIONS: Array<{
   { key: 'ledger', title: '5. Ledger throughput', measure: measureLedger },
   { key: 'sweeps', title: '7. Sweeps', measure: measureSweeps },
   { key: 'remote', title: '8. Remote run', measure: measureRemote },
+  { key: 'slurm-backend', title: '9. Slurm backend', measure: measureSlurmBackend },
 ];
 
 interface Options {
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
 
     const wanted = SECTIONS.filter((section) => options.only?.has(section.key) ?? true);
     const slurmWanted = wanted.some((s) =>
-      ['footprint', 'dispatch', 'drain', 'sweeps'].includes(s.key),
+      ['footprint', 'dispatch', 'drain', 'sweeps', 'slurm-backend'].includes(s.key),
     );
     let slurm: BenchContext['slurm'];
     let slurmSkipped: string | undefined;

@@ -22,4 +22,7 @@ if [ -n "${CI:-}" ]; then
   # The dashboard test drives Debian's chromium headless (playwright-core cannot download a
   # browser here): it must be installed, and the test fails, not skips, without it.
   bash scripts/chromium/ensure.sh >/dev/null
+  # The Slurm backend's tests submit to a real single-node cluster (Debian's munge, slurmctld,
+  # slurmd: about a minute to install, seconds to start); under CI they fail, not skip, without it.
+  bash scripts/slurm/start.sh >/dev/null
 fi

@@ -8,6 +8,9 @@ import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
 import { killJob } from '../services/kill-job.js';
+import { rpHomeFromEnv } from '../services/host-files.js';
+import { describeBackendKill, killBackendJob, parseJobTarget } from '../services/backend-jobs.js';
+import { configuredBackend } from '../services/backends/select.js';
 
 export default class Kill extends BaseCommand {
   static override description =
@@ -47,6 +50,13 @@ export default class Kill extends BaseCommand {
       return;
     }
     const id = parseKillTarget({ argument: args.job, pidFlag: flags.pid });
+    // A job on a cluster (the host config's backend) is cancelled there.
+    const { backend } = await configuredBackend(rpHomeFromEnv(process.env));
+    const elsewhere = backend && (await killBackendJob(backend, parseJobTarget(id)));
+    if (elsewhere) {
+      this.log(flags.json ? JSON.stringify(elsewhere, null, 2) : describeBackendKill(elsewhere));
+      return;
+    }
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);

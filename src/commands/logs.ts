@@ -9,6 +9,9 @@ import { openHostSession } from '../services/host-session.js';
 import { printJobLogs } from '../services/job-logs.js';
 import { reconnectBudgetMs } from '../services/remote-follow.js';
 import { remoteLogs } from '../services/remote-run.js';
+import { rpHomeFromEnv } from '../services/host-files.js';
+import { parseJobTarget, printBackendLogs } from '../services/backend-jobs.js';
+import { configuredBackend } from '../services/backends/select.js';
 
 export default class Logs extends BaseCommand {
   static override description =
@@ -50,6 +53,15 @@ export default class Logs extends BaseCommand {
         this.setExitCode(
           await remoteLogs({ ...options, ...io, reconnectBudgetMs: reconnectBudgetMs() }),
         );
+        return;
+      }
+      // A job on a cluster (the host config's backend): its log is on the shared folder.
+      const { backend } = await configuredBackend(rpHomeFromEnv(process.env));
+      const options = { follow: flags.follow, output: process.stdout, signal: signals.signal };
+      if (
+        backend &&
+        (await printBackendLogs(backend, { target: parseJobTarget(jobId), ...options }))
+      ) {
         return;
       }
       const session = await openHostSession(await connectDocker());

@@ -7,6 +7,9 @@ import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { hostStatus } from '../services/job-status.js';
 import { renderHostStatus } from '../ui/tables.js';
+import { listBackendJobs } from '../services/backend-jobs.js';
+import { configuredBackend } from '../services/backends/select.js';
+import { renderBackendJobs } from '../ui/backend-jobs.js';
 
 export class Ps extends BaseCommand {
   static override description =
@@ -41,10 +44,23 @@ export class Ps extends BaseCommand {
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
     const status = await hostStatus(session, session.clock.now(), { expand: flags.expand });
+    // Jobs on a cluster (the host config's backend) are listed after this machine's.
+    const { backend } = await configuredBackend(session.rpHome);
+    const elsewhere = backend && (await listBackendJobs(backend, session.clock.now()));
     if (flags.json) {
-      this.log(JSON.stringify(status, null, 2));
+      this.log(JSON.stringify(elsewhere ? { ...status, backendJobs: elsewhere } : status, null, 2));
       return;
     }
     for (const line of renderHostStatus(status)) this.log(line);
+    if (backend && elsewhere) {
+      this.log('');
+      for (const line of renderBackendJobs(
+        backend.name,
+        backend.describe().reachedVia,
+        elsewhere,
+      )) {
+        this.log(line);
+      }
+    }
   }
 }

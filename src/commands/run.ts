@@ -14,6 +14,9 @@ import { reconnectBudgetMs } from '../services/remote-follow.js';
 import { runRemote } from '../services/remote-run.js';
 import { runJob, type JobRequestOptions } from '../services/run-job.js';
 import { submitArray } from '../services/submit-array.js';
+import { submitToBackend } from '../services/backend-submit.js';
+import { backendForRun } from '../services/backends/select.js';
+import { BACKEND_NAMES, type BackendName } from '../core/backend-config.js';
 import { describeArraySubmission } from '../ui/array-submission.js';
 import { UsageError } from '../core/errors.js';
 import { createBuildProgress } from '../ui/build-progress.js';
@@ -81,6 +84,11 @@ export default class Run extends BaseCommand {
     }),
     // What `rp run --on` asks the server for: the job's stderr in a file of its own.
     'split-stderr': Flags.boolean({ hidden: true, default: false }),
+    backend: Flags.string({
+      description:
+        'where the job runs: local (this machine) or slurm (the cluster in the host config); default: the host config\'s "backend"',
+      options: [...BACKEND_NAMES],
+    }),
     on: onFlag,
     ...syncFlags,
   };
@@ -130,6 +138,37 @@ export default class Run extends BaseCommand {
       session,
       build: await createBuildProgress({ stream: process.stderr, quiet: false }),
     };
+    const backend = await backendForRun(
+      session.rpHome,
+      flags.backend as BackendName | undefined,
+      async () => new Set((await session.store.read()).jobs.map((job) => job.id)),
+    );
+    if (backend !== undefined) {
+      const signals = stopSignals();
+      try {
+        const result = await submitToBackend(backend, request, {
+          array: flags.array,
+          sweep: flags.sweep,
+          detach,
+          noWait: flags['no-wait'],
+          outfileName: flags.outfile_name,
+          io: {
+            stdout: process.stdout,
+            stderr: process.stderr,
+            signal: signals.signal,
+            submitted: (job) =>
+              process.stderr.write(
+                `waiting to be scheduled as ${jobName(job.id)} (${job.backend} job ${job.backendJobId})\n`,
+              ),
+          },
+        });
+        for (const line of result.lines) this.log(line);
+        this.setExitCode(result.exitCode);
+      } finally {
+        signals.dispose();
+      }
+      return;
+    }
 
     if (flags.array !== undefined || flags.sweep !== undefined) {
       if (flags['no-wait']) {

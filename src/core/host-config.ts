@@ -4,6 +4,7 @@
  * caller detected (src/host/inventory.ts) and passes in as data.
  */
 import { z } from 'zod';
+import { backendConfigSchema } from './backend-config.js';
 import type { UnmanagedGpuPolicy } from './gpu-processes.js';
 import { DURATION_FORMS, formatSeconds, parseTimeLimit } from './durations.js';
 import { ConfigError } from './errors.js';
@@ -315,8 +316,10 @@ export const hostConfigSchema = strictObject(
     limits: limitsSchema.default({ default: {}, users: {} }),
     bookings: bookingsSchema.optional(),
     gpus: gpusSchema.optional(),
+    /** Where jobs run: this machine (absent) or a Slurm cluster; see backend-config.ts. */
+    backend: backendConfigSchema.optional(),
   },
-  'a JSON object like {"capacity": {...}, "limits": {...}, "bookings": {...}, "gpus": {...}}',
+  'a JSON object like {"capacity": {...}, "limits": {...}, "bookings": {...}, "gpus": {...}, "backend": {...}}',
 );
 
 export type HostConfig = z.infer<typeof hostConfigSchema>;

@@ -9,11 +9,12 @@ import { NoCapacityError } from '../core/errors.js';
 import { stderrFileOf } from '../core/launch-spec.js';
 import type { JobEntry, JobKey } from '../core/ledger-state.js';
 import { finish } from '../core/queue-transitions.js';
-import { supplementaryGroups } from '../host/identity.js';
+import { supplementaryGroups, type HostUser } from '../host/identity.js';
 import { removeLaunchFile, withLaunchFile } from '../ledger/launch-files.js';
 import { launchSpecOf } from './job-launch.js';
 import { logFilePath } from './job-spec.js';
-import { prepareJob, submitJob, type JobRequestOptions } from './run-job.js';
+import type { HostSession } from './host-session.js';
+import { prepareJob, submitJob, type JobRequestOptions, type PreparedJob } from './run-job.js';
 import { ensureHostSupervisor } from './supervisor-start.js';
 
 export interface DetachOptions {
@@ -32,8 +33,19 @@ export async function detachJob(
   request: JobRequestOptions,
   options: DetachOptions,
 ): Promise<DetachResult> {
-  const { session } = request;
-  const prepared = await prepareJob(request);
+  return detachPrepared(await prepareJob(request), request.user, {
+    ...options,
+    session: request.session,
+  });
+}
+
+/** The same for a job already prepared (its image built): the local Backend submits this way. */
+export async function detachPrepared(
+  prepared: PreparedJob,
+  user: HostUser,
+  options: DetachOptions & { session: HostSession },
+): Promise<DetachResult> {
+  const { session } = options;
   const name = options.outfileName ?? prepared.project.info.name;
   const submittedAt = session.clock.now();
   const logFileOf = (id: string): string =>
@@ -43,14 +55,14 @@ export async function detachJob(
   const spec = launchSpecOf(prepared, supplementaryGroups(), logDir);
   if (options.splitStderr) spec.splitStderr = true;
   const job = await withLaunchFile(session.store.paths, spec, (launch) =>
-    submitJob(session, prepared, request.user, logFileOf, { launch }),
+    submitJob(session, prepared, user, logFileOf, { launch }),
   );
   // The container writes it (and would create it); made here, `rp logs` finds it at once.
   await createLogFile(job.logFile as string);
   if (options.splitStderr) await createLogFile(stderrFileOf(job.logFile as string));
 
   if (options.noWait && job.state === 'queued') {
-    await cancel(request, job);
+    await cancel(session, job);
     if (job.detached) await removeLaunchFile(session.store.paths, job.detached.launch);
     throw new NoCapacityError(`job ${job.id} cannot start now and --no-wait was given`, {
       hint: 'run without --no-wait to wait in the queue; "rp ps" shows what is in use',
@@ -65,8 +77,7 @@ async function createLogFile(path: string): Promise<void> {
   await handle.close();
 }
 
-async function cancel(request: JobRequestOptions, job: JobKey): Promise<void> {
-  const { session } = request;
+async function cancel(session: HostSession, job: JobKey): Promise<void> {
   const now = session.clock.now();
   await session.transact((state, policy) =>
     finish(state, job, { ending: 'cancelled', endedAt: now.toISOString() }, policy, now),

@@ -7,6 +7,7 @@ import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
 import { ensureTokensDir, TOKENS_DIR_MODE } from '../ledger/tokens.js';
 import { join } from 'node:path';
 import createDebug from 'debug';
+import { describeBackend } from '../core/backend-config.js';
 import { ConfigError } from '../core/errors.js';
 import {
   defaultHostConfig,
@@ -293,6 +294,8 @@ export interface HostReport {
   /** When the stored inventory was detected (ISO time). */
   detectedAt: string;
   warnings: string[];
+  /** Which backend runs the jobs and how it is reached (config.json `backend`), in words. */
+  backend?: string[];
 }
 
 /** What `rp host show` prints: capacity, limits and where the host's files live. */
@@ -324,6 +327,7 @@ function toReport(loaded: LoadedHostConfig, notes: string[]): HostReport {
     limits: loaded.limits,
     detectedAt: loaded.detectedAt,
     warnings: [...notes, ...loaded.warnings],
+    backend: describeBackend(loaded.config.backend),
   };
 }
 

@@ -13,5 +13,6 @@ export function renderHostReport(report: HostReport): string[] {
     ...formatCapacity(report.capacity),
     '',
     ...formatLimits(report.limits),
+    ...(report.backend === undefined ? [] : ['', ...report.backend]),
   ];
 }

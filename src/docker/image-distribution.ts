@@ -1,0 +1,80 @@
+/**
+ * Getting a job's image to the nodes of a cluster: as an archive on a shared folder (`docker
+ * save`), or pushed to a registry the nodes pull from. Either way it is the image the local build
+ * made, by its content-hashed reference, so a node runs exactly what a local job would.
+ */
+import createDebug from 'debug';
+import Docker from 'dockerode';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DockerError } from '../core/errors.js';
+import { randomToken } from '../host/ids.js';
+import { messageOf } from './engine-errors.js';
+
+const debug = createDebug('rp:docker');
+
+/**
+ * Saves `reference` to `file` unless the file is there already (it is keyed by the content hash:
+ * the same name always holds the same image). Written under a temporary name and renamed, so a
+ * node never loads half an archive.
+ */
+export async function saveImageArchive(reference: string, file: string): Promise<'saved' | 'kept'> {
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return 'kept';
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}-${randomToken(3)}`;
+  debug('saving %s to %s…', reference, file);
+  try {
+    const stream = await new Docker().getImage(reference).get();
+    await pipeline(stream, createWriteStream(temp, { mode: 0o644 }));
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw new DockerError(`could not save the image ${reference} to ${file}: ${messageOf(error)}`, {
+      hint: 'check that the shared folder (backend.sharedDir) is writable and has room',
+    });
+  }
+  debug('saved %s', reference);
+  return 'saved';
+}
+
+/** Tags `reference` as `<registry>/<repository>:<tag>` and pushes it; returns the pushed name. */
+export async function pushImage(reference: string, registry: string): Promise<string> {
+  const docker = new Docker();
+  const [repository, tag = 'latest'] = splitReference(reference);
+  const remote = `${registry}/${repository}`;
+  try {
+    await docker.getImage(reference).tag({ repo: remote, tag });
+    const stream = await docker.getImage(`${remote}:${tag}`).push({});
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: { error?: string; errorDetail?: { message?: string } }) => {
+          // A failed push is reported as an event, not as an error of the stream.
+          if (event.error !== undefined)
+            reject(new Error(event.errorDetail?.message ?? event.error));
+        },
+      );
+    });
+  } catch (error) {
+    throw new DockerError(`could not push ${reference} to ${registry}: ${messageOf(error)}`, {
+      hint: 'check backend.registry in the host config and that "docker push" to it works',
+    });
+  }
+  return `${remote}:${tag}`;
+}
+
+function splitReference(reference: string): [string, string | undefined] {
+  const colon = reference.lastIndexOf(':');
+  return colon > reference.lastIndexOf('/')
+    ? [reference.slice(0, colon), reference.slice(colon + 1)]
+    : [reference, undefined];
+}

@@ -1,0 +1,201 @@
+/**
+ * `rp ps`, `rp queue`, `rp kill` and `rp logs` for the jobs a backend other than this machine holds
+ * (Slurm): listed with their states in one poll, cancelled, their logs printed and followed. Above
+ * the Backend interface: unit-tested with a fake backend.
+ */
+import { describePhase } from '../core/backend-endings.js';
+import { UsageError } from '../core/errors.js';
+import { jobName } from '../core/naming.js';
+import {
+  hasEnded,
+  type Backend,
+  type BackendJob,
+  type BackendJobState,
+  type BackendName,
+  type JobPhase,
+} from './backend.js';
+
+/** How long an ended job still shows in `rp ps`, so that its user sees how it ended. */
+export const ENDED_SHOWN_MS = 10 * 60 * 1000;
+
+/** One line of `rp ps` for a job (or array task) on a backend. */
+export interface BackendJobRow {
+  id: string;
+  task?: number;
+  name: string;
+  backend: BackendName;
+  /** The backend's own id of the job (Slurm's job id, `1234_7` for a task). */
+  backendJobId: string;
+  user: string;
+  project: string;
+  command: string;
+  gpus: number;
+  cpus: number;
+  memoryMb: number;
+  phase: JobPhase;
+  reason?: string;
+  exitCode?: number;
+  /** The state in words, as the table shows it. */
+  state: string;
+  submittedAt: string;
+}
+
+/** The backend's jobs that are live or ended lately, with their states, from one poll. */
+export async function listBackendJobs(
+  backend: Backend,
+  now: Date,
+  options: { queuedOnly?: boolean } = {},
+): Promise<BackendJobRow[]> {
+  const jobs = await backend.list();
+  const states = await backend.poll(jobs);
+  const rows: BackendJobRow[] = [];
+  for (const state of states) {
+    const job = jobs.find((candidate) => candidate.id === state.id);
+    if (job === undefined) continue;
+    if (options.queuedOnly === true && state.phase !== 'queued') continue;
+    if (hasEnded(state.phase) && now.getTime() - endedAtMs(state, job) > ENDED_SHOWN_MS) continue;
+    rows.push(rowOf(job, state));
+  }
+  return rows;
+}
+
+function endedAtMs(state: BackendJobState, job: BackendJob): number {
+  return Date.parse(state.endedAt ?? job.submittedAt);
+}
+
+function rowOf(job: BackendJob, state: BackendJobState): BackendJobRow {
+  return {
+    id: job.id,
+    ...(state.task === undefined ? {} : { task: state.task }),
+    name: state.task === undefined ? jobName(job.id) : `${jobName(job.id)}_${state.task}`,
+    backend: job.backend,
+    backendJobId: state.task === undefined ? job.backendJobId : `${job.backendJobId}_${state.task}`,
+    user: job.user,
+    project: job.project.name,
+    command: job.command,
+    gpus: job.request.gpus,
+    cpus: job.request.cpus,
+    memoryMb: job.request.memoryMb,
+    phase: state.phase,
+    ...(state.reason === undefined ? {} : { reason: state.reason }),
+    ...(state.exitCode === undefined ? {} : { exitCode: state.exitCode }),
+    state: describePhase(state),
+    submittedAt: job.submittedAt,
+  };
+}
+
+/** A job id as `rp kill` and `rp logs` take it: 1234, rp1234 or 1234_7. */
+export function parseJobTarget(text: string): { id: string; task?: number } {
+  const match = /^(?:rp)?(\d{4})(?:_(\d+))?$/.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`"${text}" is not a job id`, {
+      hint: 'job ids have four digits, e.g. 1234; a task of an array is 1234_7',
+    });
+  }
+  return { id: match[1] as string, ...(match[2] === undefined ? {} : { task: Number(match[2]) }) };
+}
+
+export interface BackendKillResult {
+  id: string;
+  task?: number;
+  backend: BackendName;
+  backendJobId: string;
+  /** Where the job stood when it was cancelled. */
+  was: string;
+}
+
+/**
+ * Cancels a job the backend holds; undefined when it holds no job of that id (the caller then
+ * looks on this machine). A job that has already ended is not an error: it says so.
+ */
+export async function killBackendJob(
+  backend: Backend,
+  target: { id: string; task?: number },
+): Promise<BackendKillResult | undefined> {
+  const job = await backend.find(target.id);
+  if (job === undefined) return undefined;
+  if (target.task !== undefined && !(job.tasks ?? []).includes(target.task)) {
+    throw new UsageError(`${jobName(job.id)} has no task ${target.task}`, {
+      hint: job.tasks ? `its tasks are ${job.tasks.join(', ')}` : 'it is not an array',
+    });
+  }
+  const states = (await backend.poll([job])).filter(
+    (state) => target.task === undefined || state.task === target.task,
+  );
+  const live = states.filter((state) => !hasEnded(state.phase));
+  if (live.length > 0) {
+    await backend.cancel(job, {
+      graceSeconds: 10,
+      ...(target.task === undefined ? {} : { task: target.task }),
+    });
+  }
+  const was =
+    live.length === 0
+      ? `already ended: ${states.map(describePhase).join(', ')}`
+      : [...new Set(live.map((state) => state.phase))].join(', ');
+  return {
+    id: job.id,
+    ...(target.task === undefined ? {} : { task: target.task }),
+    backend: job.backend,
+    backendJobId:
+      target.task === undefined ? job.backendJobId : `${job.backendJobId}_${target.task}`,
+    was,
+  };
+}
+
+export function describeBackendKill(result: BackendKillResult): string {
+  const name =
+    result.task === undefined ? jobName(result.id) : `${jobName(result.id)}_${result.task}`;
+  return result.was.startsWith('already ended')
+    ? `${name} (${result.backend} job ${result.backendJobId}) ${result.was}`
+    : `cancelled ${name} (${result.backend} job ${result.backendJobId}, was ${result.was})`;
+}
+
+export interface BackendLogsOptions {
+  target: { id: string; task?: number };
+  follow: boolean;
+  output: NodeJS.WritableStream;
+  signal: AbortSignal;
+  pollMs?: number;
+}
+
+/**
+ * Prints a job's log; with `follow`, goes on printing what it writes until it has ended. Returns
+ * false when the backend holds no job of that id.
+ */
+export async function printBackendLogs(
+  backend: Backend,
+  options: BackendLogsOptions,
+): Promise<boolean> {
+  const job = await backend.find(options.target.id);
+  if (job === undefined) return false;
+  if (job.tasks !== undefined && options.target.task === undefined) {
+    throw new UsageError(`${jobName(job.id)} is an array: name one of its tasks`, {
+      hint: `e.g. rp logs ${job.id}_${job.tasks[0] ?? 0}`,
+    });
+  }
+  let offset = 0;
+  for (;;) {
+    const states = options.follow ? await backend.poll([job]) : [];
+    const chunk = await backend.readLog(job, offset, options.target.task);
+    if (chunk.data.length > 0) options.output.write(chunk.data);
+    offset = chunk.offset;
+    const state = states.find((candidate) => candidate.task === options.target.task);
+    if (!options.follow || options.signal.aborted || state === undefined || hasEnded(state.phase)) {
+      if (state !== undefined && hasEnded(state.phase)) {
+        const rest = await backend.readLog(job, offset, options.target.task);
+        if (rest.data.length > 0) options.output.write(rest.data);
+      }
+      return true;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, options.pollMs ?? 1_000);
+      function done(): void {
+        clearTimeout(timer);
+        options.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      options.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  shellQuote,
+  slurmJobBody,
+  type SlurmContainerSpec,
+} from '../../src/core/slurm-job-script.js';
+
+const SPEC: SlurmContainerSpec = {
+  jobId: '1234',
+  image: 'rp/alice-proj:0123abcd',
+  imageSource: { archive: '/shared/rp/images/rp_alice-proj_0123abcd.tar' },
+  user: { uid: 1000, gid: 1000 },
+  groups: [1000, 44],
+  workingDir: '/home/alice/proj',
+  mounts: [
+    { source: '/home/alice/proj', target: '/home/alice/proj' },
+    { source: '/data/set', target: '/home/alice/set', readOnly: true },
+  ],
+  shmBytes: 1024,
+  memoryMb: 512,
+  env: { HOME: '/home/alice' },
+  labels: { 'rp.job': '1234' },
+  command: ['./train.sh', "it's", '--seed', '{i}'],
+  statusFile: '/shared/rp/jobs/alice/rp1234/status',
+  isArray: false,
+  graceSeconds: 3,
+};
+
+const body = (spec: Partial<SlurmContainerSpec> = {}) =>
+  slurmJobBody({ ...SPEC, ...spec }).join('\n');
+
+describe('the batch script body of a Slurm job', () => {
+  it('Given a word with spaces or quotes, When quoted, Then bash reads it back unchanged', () => {
+    for (const word of ['plain', 'two words', "it's", '$HOME', '"x"', '']) {
+      const echoed = execFileSync('bash', ['-c', `printf %s ${shellQuote(word)}`]).toString();
+      expect(echoed).toBe(word);
+    }
+  });
+
+  it('Given a job, When its body is rendered, Then it is valid bash that runs the image as the user with its mounts, memory and labels', () => {
+    const text = body();
+    execFileSync('bash', ['-n'], { input: text });
+    expect(text).toContain('--user=1000:1000');
+    expect(text).toContain('--group-add=44');
+    expect(text).not.toContain('--group-add=1000');
+    expect(text).toContain('--volume=/data/set:/home/alice/set:ro');
+    expect(text).toContain(`--memory=${512 * 1024 * 1024}`);
+    expect(text).toContain('--label=rp.slurm-job="$SLURM_JOB_ID"');
+    expect(text).toContain('--env=RP_JOB_ID=1234');
+    expect(text).toContain(`"$rp_image" ./train.sh 'it'\\''s' --seed '{i}' &`);
+    expect(text).toContain(
+      'docker load --quiet --input /shared/rp/images/rp_alice-proj_0123abcd.tar',
+    );
+    expect(text).toContain(`trap 'docker stop --time=3 "$rp_name" >/dev/null 2>&1' TERM`);
+  });
+
+  it("Given an array, When its body is rendered, Then {i} and the status file's {task} become the task index", () => {
+    const text = body({ isArray: true, statusFile: '/s/status-{task}' });
+    execFileSync('bash', ['-n'], { input: text });
+    expect(text).toContain('rp_status=/s/status-"$SLURM_ARRAY_TASK_ID"');
+    expect(text).toContain('--seed "$SLURM_ARRAY_TASK_ID" &');
+    expect(text).toContain('--env="RP_ARRAY_TASK_ID=$SLURM_ARRAY_TASK_ID"');
+  });
+
+  it('Given a warning signal, When rendered, Then the batch shell passes it on to the container', () => {
+    expect(body({ warningSignal: 'USR1' })).toContain(
+      `trap 'docker kill --signal=USR1 "$rp_name" >/dev/null 2>&1' USR1`,
+    );
+  });
+
+  it('Given a registry, When rendered, Then a node without the image pulls it and tags it as the local build', () => {
+    const text = body({ imageSource: { pull: 'localhost:5000/rp/alice-proj:0123abcd' } });
+    expect(text).toContain('docker pull --quiet localhost:5000/rp/alice-proj:0123abcd');
+    expect(text).toContain('docker tag localhost:5000/rp/alice-proj:0123abcd "$rp_image"');
+  });
+});
