@@ -55,6 +55,14 @@ function duration(ms) {
 }
 
 const gb = (mb) => `${(mb / 1024).toFixed(1)} GB`;
+/** "unmanaged: alice (pid 4242, 1.5 GB)", as rp ps and rp top write a GPU used outside rp. */
+const unmanaged = (processes) =>
+  `unmanaged: ${processes
+    .map(
+      (use) =>
+        `${use.user} (pid ${use.pid}${use.memoryMb === null ? '' : `, ${gb(use.memoryMb)}`})`,
+    )
+    .join(', ')}`;
 
 function fillTable(selector, rows, columns, empty) {
   const body = $(`${selector} tbody`);
@@ -118,7 +126,7 @@ function drawHost(host) {
       cells: [
         gpu.index,
         gpu.name ?? '',
-        gpu.job ?? (gpu.unmanaged.length > 0 ? 'outside rp' : 'free'),
+        gpu.job ?? (gpu.unmanaged.length > 0 ? unmanaged(gpu.unmanaged) : 'free'),
         gpu.user ?? gpu.unmanaged.map((process) => process.user).join(', '),
         gpu.utilizationPercent === null ? '' : `${gpu.utilizationPercent}%`,
         gpu.memoryUsedMb === null ? '' : `${gb(gpu.memoryUsedMb)} / ${gb(gpu.memoryTotalMb ?? 0)}`,

@@ -92,8 +92,13 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
       },
     );
     expect(init.exitCode, init.stderr).toBe(0);
-    await writeFile(join(userProject, 'whoami.sh'), '#!/bin/bash\nid -un\n', { mode: 0o755 });
-    await chown(join(userProject, 'whoami.sh'), user.uid, user.gid);
+    for (const [name, text] of [
+      ['whoami.sh', '#!/bin/bash\nid -un\n'],
+      ['hold.sh', '#!/bin/bash\necho started\nsleep 120\n'],
+    ] as const) {
+      await writeFile(join(userProject, name), text, { mode: 0o755 });
+      await chown(join(userProject, name), user.uid, user.gid);
+    }
   });
 
   afterAll(async () => {
@@ -274,6 +279,55 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
     expect(killed.status, JSON.stringify(killed.body)).toBe(200);
     expect(killed.body.killed[0]?.id).toBe(id);
     expect(await jobState(id)).toMatchObject({ state: 'ended', ending: 'killed' });
+  });
+
+  it("lets a root token kill another user's job, as root may with rp kill", async () => {
+    // Given the second user's job running (their image is built by the test before)
+    const submitted = await api<{ id: string }>(server, userToken, '/api/v1/jobs', {
+      method: 'POST',
+      body: { project: userProject, script: 'hold.sh' },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const { id } = submitted.body;
+    await until(`job ${id} to run`, async () =>
+      (await jobState(id)).state === 'running' ? true : undefined,
+    );
+    expect((await api<{ user: string }>(server, rootToken, `/api/v1/jobs/${id}`)).body.user).toBe(
+      user.name,
+    );
+
+    // When root's token kills it, Then it has ended as killed
+    const killed = await api<{ killed: Array<{ id: string }> }>(
+      server,
+      rootToken,
+      `/api/v1/jobs/${id}`,
+      { method: 'DELETE' },
+    );
+    expect(killed.status, JSON.stringify(killed.body)).toBe(200);
+    expect(killed.body.killed[0]?.id).toBe(id);
+    expect(await jobState(id)).toMatchObject({ state: 'ended', ending: 'killed' });
+  }, 600_000);
+
+  it('refuses a body over 64 KiB with 413 and goes on serving', async () => {
+    // When a submission carries a script argument of 70,000 characters
+    const huge = await api<ErrorBody>(server, rootToken, '/api/v1/jobs', {
+      method: 'POST',
+      body: { project: project.dir, script: `hello.sh ${'x'.repeat(70_000)}` },
+    });
+
+    // Then it is refused as too large before anything runs, and the next request is served
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('body_too_large');
+    const jobs = await api<Array<{ command?: string }>>(server, rootToken, '/api/v1/jobs');
+    expect(jobs.status).toBe(200);
+    expect(JSON.stringify(jobs.body)).not.toContain('xxxxxxxx');
+
+    // And a body just under the limit is not refused for its size
+    const under = await api<ErrorBody>(server, rootToken, '/api/v1/jobs', {
+      method: 'POST',
+      body: { project: project.dir, script: 'hello.sh', cpu: 'many', pad: 'y'.repeat(60_000) },
+    });
+    expect(under.status).toBe(400);
   });
 
   it("books, lists and cancels; cancelling another user's booking is 403", async () => {

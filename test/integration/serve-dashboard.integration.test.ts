@@ -1,9 +1,15 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertChromiumForCi, CHROMIUM, skipWithoutChromium } from '../support/chromium.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
+import {
+  FAKE_GPUS,
+  installFakeNvidiaSmi,
+  setFakeGpuProcesses,
+} from '../support/fake-nvidia-smi.js';
 import { createRpProject, until, type RpProject } from '../support/rp-project.js';
 import { api, startServer, type RunningServer } from '../support/serve.js';
 import { runningAsRoot } from '../support/unix-user.js';
@@ -34,6 +40,18 @@ describe.skipIf(skipWithoutDocker || skipWithoutChromium || !runningAsRoot)(
           config.capacity.cpus = 2;
         },
       });
+      // Two GPUs as a stand-in nvidia-smi reports them, GPU 1 used by a process outside rp
+      const bin = join(project.dir, '.bin');
+      project.env.PATH = await installFakeNvidiaSmi(bin, { gpus: FAKE_GPUS });
+      await setFakeGpuProcesses(bin, [
+        {
+          gpuUuid: (FAKE_GPUS[1] as (typeof FAKE_GPUS)[0]).uuid,
+          pid: process.pid,
+          usedMemoryMb: 1536,
+        },
+      ]);
+      const refresh = await project.rp(['host', 'refresh']);
+      expect(refresh.exitCode, refresh.stderr).toBe(0);
       await project.script('hold.sh', 'echo started\nsleep 300');
       await project.script('hello.sh', 'echo hello');
       const build = await project.rp(['build', '--quiet']);
@@ -94,6 +112,12 @@ describe.skipIf(skipWithoutDocker || skipWithoutChromium || !runningAsRoot)(
       await page.waitForSelector(`#queue tr[data-job="${waiter}"]`, { timeout: PAGE_MS });
       await page.waitForSelector('#bookings rect[data-booking]', { timeout: PAGE_MS });
       await page.waitForSelector('#usage rect[data-user="root"]', { timeout: PAGE_MS });
+      // and GPU 1 as used outside rp, by whom, with the process and its memory
+      await page.waitForSelector('#gpus tr[data-gpu="1"]', { timeout: PAGE_MS });
+      expect(await page.locator('#gpus tr[data-gpu="1"]').innerText()).toContain(
+        `unmanaged: root (pid ${process.pid}, 1.5 GB)`,
+      );
+      expect(await page.locator('#gpus tr[data-gpu="0"]').innerText()).toContain('free');
       expect(new URL(page.url()).search).toBe('');
       await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
 

@@ -15,7 +15,13 @@ import {
   setFakeGpuProcesses,
 } from '../support/fake-nvidia-smi.js';
 import { RP_BIN } from '../support/cli.js';
-import { createRpProject, until, waitForOutput, type RpProject } from '../support/rp-project.js';
+import {
+  createRpProject,
+  editHostConfig,
+  until,
+  waitForOutput,
+  type RpProject,
+} from '../support/rp-project.js';
 import {
   createUnixUser,
   removeUnixUser,
@@ -175,5 +181,34 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('GPUs busy outside rp (real
     expect(ended.exitCode, String(ended.stderr)).toBe(125);
     const kill = await project.rp(['kill', jobId]);
     expect(kill.exitCode, kill.stderr).toBe(0);
+  });
+  it('with gpus.unmanaged "ignore", grants a GPU busy outside rp and still shows who uses it', async () => {
+    // Given a host process on GPU 0 (as nvidia-smi reports it) and a host told to ignore it
+    await setFakeGpuProcesses(bin, [{ gpuUuid: GPU0.uuid, pid: process.pid, usedMemoryMb: 2048 }]);
+    await editHostConfig(project.rpHome, (config) => {
+      config.gpus = { unmanaged: 'ignore' };
+    });
+    // (no stored look: under "avoid" the next GPU job would look at once and wait)
+    const storedLook = join(project.rpHome, 'queue', 'gpu-processes.json');
+    await rm(storedLook, { force: true });
+    try {
+      // When a job asks for both GPUs
+      const run = await project.rp(['run', '--script=true.sh', '--gpu', '2']);
+      // Then it is granted at once, GPU 0 included (and, without the NVIDIA runtime on this
+      // machine, its container cannot start: exit 125, where "avoid" would have kept it queued)
+      expect(run.exitCode, run.stderr).toBe(125);
+      const [record] = (await project.history()).slice(-1);
+      expect(record?.grant?.gpus).toEqual([0, 1]);
+      // and rp ps, looking again, still names the process outside rp
+      await rm(storedLook, { force: true });
+      const ps = await project.rp(['ps', '--json']);
+      const gpus = (JSON.parse(ps.stdout) as { gpus: GpuJson[] }).gpus;
+      expect(gpus[0]?.unmanaged.map((use) => use.pid)).toEqual([process.pid]);
+    } finally {
+      await editHostConfig(project.rpHome, (config) => {
+        delete config.gpus;
+      });
+      await setFakeGpuProcesses(bin, []);
+    }
   });
 });

@@ -20,12 +20,14 @@ export interface HistoryRecord {
   ending: string;
   exitCode?: number;
   logFile?: string;
+  grant?: { gpus: number[]; cpus: number[]; memoryMb: number };
 }
 
 /** The parts of $RP_HOME/config.json the tests change. */
 export interface HostConfig {
   capacity: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  gpus?: { unmanaged?: 'avoid' | 'ignore' };
 }
 
 export interface RpProjectOptions {
