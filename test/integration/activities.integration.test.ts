@@ -287,8 +287,17 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
     try {
       await chmod(host.dir, 0o755);
       await cp(EXAMPLE, project, { recursive: true });
-      // The job also says when its time runs out (epoch seconds), to check the activity's --time.
-      await appendFile(join(project, 'count.sh'), 'echo "$RP_DEADLINE" > "$RP_OUTPUT/deadline"\n');
+      // The job also says when its time runs out (epoch seconds), to check the activity's --time,
+      // tries to change its input, and runs until the test lets it end (a file "go" in its output).
+      await appendFile(
+        join(project, 'count.sh'),
+        [
+          'echo "$RP_DEADLINE" > "$RP_OUTPUT/deadline"',
+          'if echo x >> "$RP_INPUT"; then echo writable; else echo read-only; fi > "$RP_OUTPUT/input-mode"',
+          'while [ ! -e "$RP_OUTPUT/go" ]; do sleep 0.2; done',
+          '',
+        ].join('\n'),
+      );
       expect((await root(['host', 'init'])).exitCode).toBe(0);
       // An hour of quiet: only NAME.done makes a file complete in this test.
       const added = await root([
@@ -312,9 +321,19 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
         '1k',
         '--stable-seconds',
         '3600',
+        '--drop-dir',
+        join(host.dir, 'srvrs', 'wc'),
       ]);
       expect(added.exitCode, added.stderr).toBe(0);
-      expect(added.stdout).toMatch(/scp FILE \S+:.*\/drop\/wc\//);
+      // The drop folder is where --drop-dir says: anyone may add, nobody may list (1733), and the
+      // activity has its own areas for claimed and refused files
+      const drop = join(host.dir, 'srvrs', 'wc');
+      expect(added.stdout).toContain(`scp FILE `);
+      expect(added.stdout).toContain(`:${drop}/`);
+      expect((await stat(drop)).mode & 0o7777).toBe(0o1733);
+      expect(await readdir(join(env.RP_HOME, 'activities', 'wc'))).toEqual(
+        expect.arrayContaining(['failed', 'work']),
+      );
       const listed = JSON.parse((await root(['activity', 'list', '--json'])).stdout) as Array<{
         name: string;
       }>;
@@ -345,12 +364,33 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
       expect(big.stderr).toContain("larger than the activity's limit of 1024 bytes");
       const dropped = await as(['drop', 'wc', `/tmp/${user.name}-k.txt`]);
       expect(dropped.exitCode, dropped.stderr).toBe(0);
-      const drop = join(env.RP_HOME, 'drop', 'wc');
+      // rp activity status counts the file as waiting to be complete
+      type Status = { waiting: number; jobs: Array<{ id: string; state: string; input: string }> };
+      const status = async (): Promise<Status> =>
+        (JSON.parse((await root(['activity', 'status', 'wc', '--json'])).stdout) as Status[])[0]!;
+      expect(await status()).toMatchObject({ waiting: 1, jobs: [] });
       // A drain would wait for the file's hour of quiet; its NAME.done makes it complete now.
       await execa('runuser', ['-u', user.name, '--', 'touch', `${drop}/${user.name}-k.txt.done`]);
       const drained = await root(['activity', 'drain', '--json']);
       const [queued] = (JSON.parse(drained.stdout) as { queued: Array<{ job: string }> }).queued;
       expect(queued?.job).toMatch(/^\d{4}$/);
+      const output = join('/home', user.name, 'rp-output', 'wc', `${user.name}-k-${queued?.job}`);
+      // While the job runs, rp activity status lists it with its input, and nothing waits
+      await until('the job to run', async () =>
+        (await status()).jobs[0]?.state === 'running' ? true : undefined,
+      );
+      expect(await status()).toMatchObject({
+        waiting: 0,
+        jobs: [{ id: queued?.job, input: `${user.name}-k.txt`, state: 'running' }],
+      });
+      // and rp ps lists it under its activity, as its owner's job
+      const ps = JSON.parse((await root(['ps', '--json'])).stdout) as {
+        running: Array<{ id: string; user: string; project: string }>;
+      };
+      expect(ps.running).toContainEqual(
+        expect.objectContaining({ id: queued?.job, user: user.name, project: 'activity:wc' }),
+      );
+      await execa('runuser', ['-u', user.name, '--', 'touch', join(output, 'go')]);
       const ran = (await until(
         'the job to end',
         async () => (await readHistory(env.RP_HOME))[0],
@@ -359,8 +399,9 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('an activity from add to re
       expect(ran).toMatchObject({ user: user.name, grant: { gpus: [], memoryMb: 768 } });
       expect(ran.grant?.cpus).toHaveLength(1);
       await root(['activity', 'drain']);
-      const output = join('/home', user.name, 'rp-output', 'wc', `${user.name}-k-${queued?.job}`);
       expect(await readFile(join(output, 'input'), 'utf8')).toBe('one two\n');
+      // The input was mounted read-only: the job could not change it
+      expect(await readFile(join(output, 'input-mode'), 'utf8')).toBe('read-only\n');
       const deadline = Number(await readFile(join(output, 'deadline'), 'utf8')) * 1000;
       const limit = deadline - Date.parse(ran.startedAt as string);
       // 10 minutes from its start, give or take the moments between recording and starting.
