@@ -5,7 +5,7 @@ import { DEFAULT_LISTEN, parseListen } from '../core/listen-address.js';
 import { connectDocker } from '../docker/engine.js';
 import { serve } from '../server/serve.js';
 import { openHostSession } from '../services/host-session.js';
-import { exitCodeForSignal } from '../services/run-job.js';
+import { exitCodeForSignal } from '../core/errors.js';
 
 export default class Serve extends BaseCommand {
   static override description =

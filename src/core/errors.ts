@@ -17,6 +17,13 @@ export const ExitCode = {
   docker: 125,
 } as const;
 
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** The shell's exit code for a process ended by `signal` (128 + its number; SIGTERM if unknown). */
+export function exitCodeForSignal(signal: unknown): number {
+  return 128 + (SIGNAL_NUMBERS[String(signal)] ?? 15);
+}
+
 export interface RpErrorOptions {
   hint?: string;
   cause?: unknown;

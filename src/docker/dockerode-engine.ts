@@ -21,8 +21,14 @@ import type {
 } from './engine.js';
 import { engineUnreachable, messageOf, statusOf } from './engine-errors.js';
 import { toCreateOptions, type JobContainerSpec } from './job-container.js';
-import { IMAGE_LABELS, JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
-import { engineInfoOf, type DockerInfo } from './engine-api.js';
+import { IMAGE_LABELS } from './labels.js';
+import {
+  engineInfoOf,
+  jobContainerFilters,
+  liveJobsOf,
+  queueContainersOf,
+  type DockerInfo,
+} from './engine-api.js';
 
 const debug = createDebug('rp:docker');
 
@@ -277,32 +283,11 @@ export class DockerodeEngine implements ContainerEngine {
   }
 
   async listJobContainers(rpHome: string): Promise<JobEntry[]> {
-    const containers = await this.listLabelled(rpHome);
-    const jobs: JobEntry[] = [];
-    for (const container of containers) {
-      if (
-        container.State !== 'running' &&
-        container.State !== 'created' &&
-        container.State !== 'restarting'
-      )
-        continue;
-      const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
-      const job = jobFromLabels(container.Labels, { id: container.Id, name });
-      if (job) jobs.push(job);
-    }
-    return jobs;
+    return liveJobsOf(await this.listLabelled(rpHome));
   }
 
   async listQueueContainers(rpHome: string): Promise<QueueContainer[]> {
-    const containers = await this.listLabelled(rpHome);
-    const listed: QueueContainer[] = [];
-    for (const container of containers) {
-      const job = jobKeyFromLabels(container.Labels);
-      if (!job) continue;
-      const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
-      listed.push({ id: container.Id, name, state: container.State, job });
-    }
-    return listed;
+    return queueContainersOf(await this.listLabelled(rpHome));
   }
 
   async engineInfo(): Promise<EngineInfo> {
@@ -354,7 +339,7 @@ export class DockerodeEngine implements ContainerEngine {
     try {
       return await this.docker.listContainers({
         all: true,
-        filters: JSON.stringify({ label: [JOB_LABELS.job, `${JOB_LABELS.home}=${rpHome}`] }),
+        filters: jobContainerFilters(rpHome),
       });
     } catch (error) {
       throw engineUnreachable(error);

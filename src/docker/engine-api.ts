@@ -6,13 +6,56 @@
  * Unix socket or plain TCP; anything else (ssh://, TLS) goes through dockerode.
  */
 import { request } from 'node:http';
-import type { EngineInfo } from './engine.js';
+import type { JobEntry } from '../core/ledger-state.js';
+import type { EngineInfo, QueueContainer } from './engine.js';
 import { engineUnreachable } from './engine-errors.js';
+import { JOB_LABELS, jobFromLabels, jobKeyFromLabels } from './labels.js';
 
 export interface EngineApi {
   ping(): Promise<void>;
   imageExists(reference: string): Promise<boolean>;
   engineInfo(): Promise<EngineInfo>;
+  /** Asked by every reaping pass (`rp ps` included), usually of a host with few containers. */
+  listQueueContainers(rpHome: string): Promise<QueueContainer[]>;
+  /** Asked when the ledger is missing or unreadable (a new host's first command, say). */
+  listJobContainers(rpHome: string): Promise<JobEntry[]>;
+}
+
+/** The fields of a `GET /containers/json` entry rp reads. */
+export interface ListedContainer {
+  Id: string;
+  Names: string[];
+  State: string;
+  Labels: Record<string, string>;
+}
+
+/** The `filters` of a container listing: rp's job containers of the host at `rpHome`. */
+export function jobContainerFilters(rpHome: string): string {
+  return JSON.stringify({ label: [JOB_LABELS.job, `${JOB_LABELS.home}=${rpHome}`] });
+}
+
+/** The ledger entries of the live job containers among `containers`, read from their labels. */
+export function liveJobsOf(containers: readonly ListedContainer[]): JobEntry[] {
+  const jobs: JobEntry[] = [];
+  for (const container of containers) {
+    if (!['running', 'created', 'restarting'].includes(container.State)) continue;
+    const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
+    const job = jobFromLabels(container.Labels, { id: container.Id, name });
+    if (job) jobs.push(job);
+  }
+  return jobs;
+}
+
+/** The queue's containers among `containers`: those whose labels name a job. */
+export function queueContainersOf(containers: readonly ListedContainer[]): QueueContainer[] {
+  const listed: QueueContainer[] = [];
+  for (const container of containers) {
+    const job = jobKeyFromLabels(container.Labels);
+    if (!job) continue;
+    const name = (container.Names[0] ?? container.Id).replace(/^\//, '');
+    listed.push({ id: container.Id, name, state: container.State, job });
+  }
+  return listed;
 }
 
 type Endpoint = { socketPath: string } | { host: string; port: number };
@@ -71,6 +114,12 @@ export function engineApi(endpoint: Endpoint): EngineApi {
     }
     return engineUnreachable(Object.assign(new Error(message), { statusCode: answer.status }));
   };
+  const listJobContainers = async (rpHome: string): Promise<ListedContainer[]> => {
+    const filters = encodeURIComponent(jobContainerFilters(rpHome));
+    const answer = await get(`/containers/json?all=1&filters=${filters}`);
+    if (answer.status !== 200) throw failure(answer);
+    return JSON.parse(answer.body) as ListedContainer[];
+  };
   return {
     ping: async () => {
       const answer = await get('/_ping');
@@ -87,5 +136,7 @@ export function engineApi(endpoint: Endpoint): EngineApi {
       if (answer.status !== 200) throw failure(answer);
       return engineInfoOf(JSON.parse(answer.body) as DockerInfo);
     },
+    listQueueContainers: async (rpHome) => queueContainersOf(await listJobContainers(rpHome)),
+    listJobContainers: async (rpHome) => liveJobsOf(await listJobContainers(rpHome)),
   };
 }

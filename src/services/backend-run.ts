@@ -8,7 +8,7 @@ import createDebug from 'debug';
 import { exitCodeOfEnding } from '../core/backend-endings.js';
 import { describeReason } from '../core/slurm-states.js';
 import { hasEnded, type Backend, type BackendJob, type SubmitRequest } from './backend.js';
-import { exitCodeForSignal } from './run-job.js';
+import { exitCodeForSignal } from '../core/errors.js';
 
 const debug = createDebug('rp:backend-run');
 

@@ -8,7 +8,7 @@
  * stops it there (`rp kill`).
  */
 import { relative, resolve, sep } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, exitCodeForSignal } from '../core/errors.js';
 import { laptopExitCode } from '../core/log-frames.js';
 import { REMOTE_UNREACHABLE } from '../core/remotes.js';
 import { RemoteShell } from '../host/ssh.js';
@@ -26,7 +26,6 @@ import {
   type RemoteSession,
 } from './remote-session.js';
 import { Interrupted, pullOutput, syncProject } from './remote-sync.js';
-import { exitCodeForSignal } from './run-job.js';
 
 export interface RemoteIo {
   stdout: NodeJS.WritableStream;

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { splitCommandLine } from '../core/command-line.js';
-import { ExitCode, NoCapacityError, RpError } from '../core/errors.js';
+import { ExitCode, exitCodeForSignal, NoCapacityError, RpError } from '../core/errors.js';
 import {
   isJob,
   type Booking,
@@ -148,12 +148,6 @@ export interface SuperviseOptions {
 
 /** The job left the ledger without running to its end: killed, cancelled, refused. */
 export class JobEndedError extends RpError {}
-
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-
-export function exitCodeForSignal(signal: unknown): number {
-  return 128 + (SIGNAL_NUMBERS[String(signal)] ?? 15);
-}
 
 /**
  * Everything that can be checked before the job is queued, then the (cached) image build. Any

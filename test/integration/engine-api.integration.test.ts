@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DockerError } from '../../src/core/errors.js';
 import { engineApi, engineEndpoint } from '../../src/docker/engine-api.js';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
-import { assertDockerForCi, BASE_IMAGE, skipWithoutDocker } from '../support/docker.js';
+import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
 
 describe('where a plain request reaches the engine', () => {
   it('reads DOCKER_HOST: the default socket, unix://, tcp://, and nothing else', () => {
@@ -31,6 +31,48 @@ describe.skipIf(skipWithoutDocker)('engine-api against the real engine', () => {
     expect(viaApi).toEqual(viaDockerode);
     expect(Number.isNaN(Date.parse(apiTime ?? ''))).toBe(false);
     expect(Number.isNaN(Date.parse(dockerodeTime ?? ''))).toBe(false);
+  });
+
+  it("lists a host's job containers as dockerode does, and no other host's", async () => {
+    assertDockerForCi();
+    const api = engineApi(endpoint ?? { socketPath: '/var/run/docker.sock' });
+    const home = `/tmp/rp-engine-api-${process.pid}`;
+    const created: string[] = [];
+    const create = async (labels: string[]): Promise<string> => {
+      const args = labels.flatMap((label) => ['--label', label]);
+      const result = await docker(['create', ...args, BASE_IMAGE, 'true']);
+      const id = result.stdout.trim();
+      created.push(id);
+      return id;
+    };
+    try {
+      // Given two job containers of this host, one of another host and one without a job label
+      const first = await create([`rp.home=${home}`, 'rp.job=4321', 'rp.seq=7']);
+      await create([`rp.home=${home}`, 'rp.job=4322']);
+      await create([`rp.home=${home}-other`, 'rp.job=4323', 'rp.seq=1']);
+      await create([`rp.home=${home}`]);
+
+      // When both clients list the host's queue containers
+      const viaApi = await api.listQueueContainers(home);
+      const viaDockerode = await new DockerodeEngine().listQueueContainers(home);
+
+      // Then they agree, and only the two jobs of this host are there
+      const byId = (a: { id: string }, b: { id: string }): number => a.id.localeCompare(b.id);
+      expect([...viaApi].sort(byId)).toEqual([...viaDockerode].sort(byId));
+      expect(
+        viaApi.map((container) => container.job).sort((a, b) => a.id.localeCompare(b.id)),
+      ).toEqual([
+        { id: '4321', seq: 7 },
+        { id: '4322', seq: undefined },
+      ]);
+      expect(viaApi.find((container) => container.id === first)?.state).toBe('created');
+      // and read the same ledger entries from them (none: their labels are not a whole job's)
+      expect(await api.listJobContainers(home)).toEqual(
+        await new DockerodeEngine().listJobContainers(home),
+      );
+    } finally {
+      if (created.length > 0) await docker(['rm', '-f', ...created]);
+    }
   });
 
   it('says the engine is not running when its socket is not there', async () => {

@@ -7,7 +7,6 @@ import type { BackendName } from '../../core/backend-config.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Backend } from '../backend.js';
 import { loadHostConfig } from '../host-setup.js';
-import { openSlurmBackend } from './slurm.js';
 
 export interface BackendChoice {
   /** Absent: the local backend (the ledger and Docker on this machine). */
@@ -26,6 +25,8 @@ export async function configuredBackend(
   const loaded = await loadHostConfig(rpHome);
   const config = loaded.config.backend;
   if (config === undefined || config.type === 'local') return { configured: 'local' };
+  // Loaded only where a cluster is configured: it brings the image export and its dependencies.
+  const { openSlurmBackend } = await import('./slurm.js');
   return { backend: openSlurmBackend({ rpHome, config, takenIds }), configured: 'slurm' };
 }
 

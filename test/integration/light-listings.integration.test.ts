@@ -1,0 +1,88 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rp } from '../support/cli.js';
+import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
+import { makeTempDir } from '../support/tmp.js';
+
+/** Packages a listing must not load: the Docker client (with gRPC and ssh2), and execa. */
+const HEAVY = ['dockerode', 'docker-modem', '@grpc', 'protobufjs', 'ssh2', 'execa', 'tar-fs'];
+
+/** Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG. */
+const ESM_HOOKS = `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(process.env.RP_TEST_MODULE_LOG, url + '\\n');
+  return next(url, context);
+}
+`;
+const REGISTER = (hooks: string): string =>
+  `import { register } from 'node:module';\nregister(${JSON.stringify(hooks)});\n`;
+const CJS_HOOK = `const Module = require('node:module');
+const { appendFileSync } = require('node:fs');
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  const loaded = load.apply(this, arguments);
+  try {
+    appendFileSync(process.env.RP_TEST_MODULE_LOG, Module._resolveFilename(request, parent, isMain) + '\\n');
+  } catch {}
+  return loaded;
+};
+`;
+
+/**
+ * `rp ps` and `rp queue` load no more than they need (the sweeps issue, section 3): neither the
+ * Docker client nor execa, even when the listing reaps (which asks Docker for the host's job
+ * containers over plain HTTP).
+ */
+describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
+  let temp: { dir: string; cleanup: () => Promise<void> };
+
+  beforeAll(async () => {
+    assertDockerForCi();
+    temp = await makeTempDir('rp-light-');
+    const hooks = join(temp.dir, 'hooks.mjs');
+    await writeFile(hooks, ESM_HOOKS);
+    await writeFile(join(temp.dir, 'register.mjs'), REGISTER(pathToFileURL(hooks).href));
+    await writeFile(join(temp.dir, 'cjs-hook.cjs'), CJS_HOOK);
+  });
+
+  afterAll(async () => {
+    await temp?.cleanup();
+  });
+
+  async function modulesLoadedBy(args: string[]): Promise<string[]> {
+    const name = args.join('');
+    // A host of its own, fresh, so that nobody has reaped it lately and the listing reaps first
+    const env = { RP_HOME: join(temp.dir, `host${name}`) };
+    const init = await rp(['host', 'init'], { cwd: temp.dir, env });
+    expect(init.exitCode, init.stderr).toBe(0);
+    const log = join(temp.dir, `${name}.log`);
+    await writeFile(log, '');
+    const register = pathToFileURL(join(temp.dir, 'register.mjs')).href;
+    const result = await rp(args, {
+      cwd: temp.dir,
+      env: {
+        ...env,
+        RP_TEST_MODULE_LOG: log,
+        NODE_OPTIONS: `--require ${join(temp.dir, 'cjs-hook.cjs')} --import ${register}`,
+      },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    return (await readFile(log, 'utf8')).split('\n').filter((line) => line !== '');
+  }
+
+  it.each(['ps', 'queue', 'ps --json'])(
+    'rp %s loads neither the Docker client nor execa, reaping included',
+    async (line) => {
+      const loaded = await modulesLoadedBy(line.split(' '));
+
+      // Then rp's own modules were loaded (the hooks work), and no heavy package was
+      expect(loaded.some((url) => url.includes('/dist/commands/'))).toBe(true);
+      const heavy = loaded.filter((url) =>
+        HEAVY.some((name) => url.includes(`/node_modules/${name}/`)),
+      );
+      expect(heavy).toEqual([]);
+    },
+  );
+});
