@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { UsageError } from '../core/errors.js';
-import { DEFAULT_MAX_UPLOAD, parseUploadLimit } from '../core/remote-command.js';
+import { DEFAULT_MAX_UPLOAD, parseUploadLimit, serverArgs } from '../core/remote-command.js';
 import { formatBytes } from '../core/units.js';
+import { stopSignals } from './signals.js';
 
 /** `--on NAME`: run the command on a server of `rp remote list`; a bare `--on`, .rp/remote.json's. */
 export const onFlag = Flags.string({
@@ -44,4 +45,42 @@ export function checkSyncFlags(flags: {
     throw new UsageError(`${given} applies only with --on`, {
       hint: 'e.g. rp run --on gpu1 ' + given,
     });
+}
+
+/** What `rp run --on` and `rp enter --on` hand the remote services alike. */
+export interface RemoteCall {
+  cwd: string;
+  /** The command's own arguments, as the server's rp is to get them. */
+  args: string[];
+  syncOutput: boolean;
+  maxUploadBytes: number;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted by Ctrl+C (or SIGTERM, SIGHUP): the remote job is stopped too. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs `call` for a command given `--on`, with this terminal and Ctrl+C handed to it; returns the
+ * exit code to end with.
+ */
+export async function callRemote(
+  flags: { 'sync-output': boolean; 'max-upload'?: number },
+  argv: string[],
+  call: (common: RemoteCall) => Promise<number>,
+): Promise<number> {
+  const signals = stopSignals();
+  try {
+    return await call({
+      cwd: process.cwd(),
+      args: serverArgs(argv),
+      syncOutput: flags['sync-output'],
+      maxUploadBytes: flags['max-upload'] ?? DEFAULT_MAX_UPLOAD,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: signals.signal,
+    });
+  } finally {
+    signals.dispose();
+  }
 }

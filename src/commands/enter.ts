@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
-import { checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
+import { callRemote, checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
 import { stopSignals } from '../cli/signals.js';
 import { UsageError } from '../core/errors.js';
-import { bareOnAsDefault, DEFAULT_MAX_UPLOAD, serverArgs } from '../core/remote-command.js';
+import { bareOnAsDefault } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
@@ -55,23 +55,11 @@ export default class Enter extends BaseCommand {
         },
       );
     }
-    if (flags.on !== undefined) {
-      const signals = stopSignals();
-      try {
-        const exitCode = await remoteEnter({
-          remote: flags.on,
-          cwd: process.cwd(),
-          args: serverArgs(argv),
-          syncOutput: flags['sync-output'],
-          maxUploadBytes: flags['max-upload'] ?? DEFAULT_MAX_UPLOAD,
-          stdout: process.stdout,
-          stderr: process.stderr,
-          signal: signals.signal,
-        });
-        this.setExitCode(exitCode);
-      } finally {
-        signals.dispose();
-      }
+    const remote = flags.on;
+    if (remote !== undefined) {
+      this.setExitCode(
+        await callRemote(flags, argv, (common) => remoteEnter({ remote, ...common })),
+      );
       return;
     }
     const engine = await connectDocker();

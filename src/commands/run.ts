@@ -2,9 +2,9 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
-import { checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
+import { callRemote, checkSyncFlags, onFlag, syncFlags } from '../cli/remote-flags.js';
 import { takeBooleanFlagValue } from '../core/flag-values.js';
-import { bareOnAsDefault, DEFAULT_MAX_UPLOAD, serverArgs } from '../core/remote-command.js';
+import { bareOnAsDefault } from '../core/remote-command.js';
 import { jobName } from '../core/naming.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
@@ -99,25 +99,14 @@ export default class Run extends BaseCommand {
     const { flags } = await this.parse(Run, detachValue.argv);
     const detach = detachValue.value ?? flags.detach;
     checkSyncFlags(flags);
-    if (flags.on !== undefined) {
-      const signals = stopSignals();
-      try {
-        const exitCode = await runRemote({
-          remote: flags.on,
-          cwd: process.cwd(),
-          args: serverArgs(argv),
-          background: detach || flags.array !== undefined || flags.sweep !== undefined,
-          syncOutput: flags['sync-output'],
-          maxUploadBytes: flags['max-upload'] ?? DEFAULT_MAX_UPLOAD,
-          reconnectBudgetMs: reconnectBudgetMs(),
-          stdout: process.stdout,
-          stderr: process.stderr,
-          signal: signals.signal,
-        });
-        this.setExitCode(exitCode);
-      } finally {
-        signals.dispose();
-      }
+    const remote = flags.on;
+    if (remote !== undefined) {
+      const background = detach || flags.array !== undefined || flags.sweep !== undefined;
+      this.setExitCode(
+        await callRemote(flags, argv, (common) =>
+          runRemote({ remote, background, reconnectBudgetMs: reconnectBudgetMs(), ...common }),
+        ),
+      );
       return;
     }
     const engine = await connectDocker();
