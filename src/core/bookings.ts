@@ -25,7 +25,7 @@ import {
   type ResourceRequest,
 } from './ledger-state.js';
 import type { Transition } from './queue-transitions.js';
-import { checkAdmission } from './scheduler.js';
+import { checkAdmission } from './admission.js';
 import { formatAmount, formatIdRanges, RESOURCE_KINDS, type ResourceKind } from './units.js';
 
 const MINUTE_MS = 60_000;

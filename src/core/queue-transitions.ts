@@ -18,13 +18,8 @@ import {
   type LedgerState,
   type ProcessRef,
 } from './ledger-state.js';
-import {
-  checkAdmission,
-  DEFAULT_POLICY,
-  plan,
-  type AdmissionRefusal,
-  type SchedulerPolicy,
-} from './scheduler.js';
+import { checkAdmission, type AdmissionRefusal } from './admission.js';
+import { DEFAULT_POLICY, plan, type SchedulerPolicy } from './scheduler.js';
 import { gpusBusyOutsideRp, type GpuObservation } from './gpu-processes.js';
 import { jobDeadline } from './time-limits.js';
 import { markBookingsUsed, preemptForBookings, tendBookings } from './booking-reservations.js';

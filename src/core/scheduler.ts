@@ -33,7 +33,7 @@
  */
 import type { HostCapacity, ResourceLimit, UserLimits } from './host-config.js';
 import { formatLocalTime } from './dates.js';
-import { bookingRulesOf, isUserAllowed, limitFor } from './host-config.js';
+import { bookingRulesOf, limitFor } from './host-config.js';
 import { BookingLedger, bookingUntil, type Holdback } from './booking-reservations.js';
 import type {
   Booking,
@@ -43,91 +43,27 @@ import type {
   LedgerState,
   ResourceRequest,
 } from './ledger-state.js';
-import { killWaitOf, latestEndMs, timeLimitRefusal } from './time-limits.js';
+import { checkAdmission, type AdmissionRefusal } from './admission.js';
+import {
+  add,
+  amountText,
+  capacityTotals,
+  dominantShare,
+  fits,
+  grantAmounts,
+  headroomFor,
+  minimum,
+  nonNegative,
+  NOTHING,
+  overLimit,
+  pickIds,
+  shortfall,
+  subtract,
+  type Amounts,
+} from './resource-amounts.js';
+import { killWaitOf, latestEndMs } from './time-limits.js';
 import type { ResourceKind } from './units.js';
-import { formatAmount, formatMemory, RESOURCE_KINDS } from './units.js';
-
-// ---------------------------------------------------------------------------------------------
-// Admission
-
-export type AdmissionRefusal =
-  /** Not whole numbers, negative, or no CPU or memory at all: a usage error. */
-  | 'invalid'
-  /** The host's allow-list does not name the user. */
-  | 'not-allowed'
-  /** More than the whole machine. */
-  | 'capacity'
-  /** More than the user may ever hold at once. */
-  | 'limit'
-  /** A time limit above the user's `maxTime`, or none where there is one. */
-  | 'time';
-
-export type Admission = { ok: true } | { ok: false; refusal: AdmissionRefusal; reason: string };
-
-/**
- * Whether `request` by `user` can ever be granted on this host. Only what can never fit is refused;
- * a request that fits the user's limit but not on top of what they hold now waits instead. With
- * `timed`, its time limit is checked against the user's `maxTime` too.
- */
-export function checkAdmission(
-  request: ResourceRequest,
-  user: string,
-  capacity: HostCapacity,
-  limits: UserLimits,
-  timed?: Pick<JobEntry, 'timeLimit'>,
-): Admission {
-  const invalid = invalidRequest(request);
-  if (invalid.length > 0) return refuse('invalid', invalid);
-
-  if (!isUserAllowed(limits, user)) {
-    return refuse('not-allowed', [`user ${user} is not allowed to use rp on this host`]);
-  }
-
-  const total = capacityTotals(capacity);
-  const tooBig = RESOURCE_KINDS.filter((kind) => request[kind] > total[kind]).map(
-    (kind) =>
-      `the request asks for ${formatAmount(kind, request[kind])} but this host has ${
-        kind === 'gpus' && total.gpus === 0 ? 'no GPUs' : formatAmount(kind, total[kind])
-      }`,
-  );
-  if (tooBig.length > 0) return refuse('capacity', tooBig);
-
-  const limit = limitFor(limits, user);
-  const overLimit = RESOURCE_KINDS.filter(
-    (kind) => limit[kind] !== undefined && request[kind] > (limit[kind] ?? 0),
-  ).map(
-    (kind) =>
-      `the request asks for ${formatAmount(kind, request[kind])} but ${user} may hold at most ` +
-      `${formatAmount(kind, limit[kind] ?? 0)} at once`,
-  );
-  if (overLimit.length > 0) return refuse('limit', overLimit);
-
-  if (timed !== undefined) {
-    const tooLong = timeLimitRefusal(timed.timeLimit?.seconds, limits, user);
-    if (tooLong !== undefined) return refuse('time', [tooLong]);
-  }
-  return { ok: true };
-}
-
-function refuse(refusal: AdmissionRefusal, reasons: string[]): Admission {
-  return { ok: false, refusal, reason: reasons.join('; ') };
-}
-
-function invalidRequest(request: ResourceRequest): string[] {
-  const problems: string[] = [];
-  if (!Number.isInteger(request.gpus) || request.gpus < 0) {
-    problems.push(`GPUs must be a whole number, 0 or more (got ${request.gpus})`);
-  }
-  // A container always runs on at least one core and needs some memory: zero is a mistake, not
-  // "no limit".
-  if (!Number.isInteger(request.cpus) || request.cpus < 1) {
-    problems.push(`CPUs must be a whole number, 1 or more (got ${request.cpus})`);
-  }
-  if (!Number.isInteger(request.memoryMb) || request.memoryMb < 1) {
-    problems.push(`memory must be a whole number of MB, 1 or more (got ${request.memoryMb})`);
-  }
-  return problems;
-}
+import { formatAmount } from './units.js';
 
 // ---------------------------------------------------------------------------------------------
 // Planning
@@ -287,10 +223,6 @@ function waitingFor(outcome: Outcome): string {
 
 // ---------------------------------------------------------------------------------------------
 // The walk shared by plan and describeQueue.
-
-type Amounts = Record<ResourceKind, number>;
-
-const NOTHING: Amounts = { gpus: 0, cpus: 0, memoryMb: 0 };
 
 type Outcome =
   | { kind: 'granted'; job: JobEntry; grant: Grant; booking?: JobEntry['booking'] }
@@ -644,112 +576,10 @@ function waitedMs(job: JobEntry, now: Date): number {
   return Number.isNaN(submitted) ? -Infinity : now.getTime() - submitted;
 }
 
-/**
- * The largest fraction of the machine a user holds of any one resource (Dominant Resource
- * Fairness): someone holding 4 of 8 GPUs holds "half the machine" even if they use few cores.
- * Resources the host does not have (no GPUs) do not count.
- */
-export function dominantShare(holding: ResourceRequest, capacity: ResourceRequest): number {
-  let share = 0;
-  for (const kind of RESOURCE_KINDS) {
-    if (capacity[kind] > 0) share = Math.max(share, holding[kind] / capacity[kind]);
-  }
-  return share;
-}
-
-/**
- * The ids to grant from `free` (sorted): the lowest run of `count` consecutive ids if there is
- * one, so a job's GPUs (and cores) sit together, else the lowest free ids.
- */
-export function pickIds(
-  free: readonly number[],
-  count: number,
-  preferred?: readonly number[],
-): number[] {
-  if (count <= 0) return [];
-  // A booking of specific GPUs hands its own GPUs out first.
-  const mine = (preferred ?? []).filter((id) => free.includes(id));
-  if (mine.length > 0) {
-    const rest = free.filter((id) => !mine.includes(id));
-    return [...mine.slice(0, count), ...pickIds(rest, Math.max(0, count - mine.length))].sort(
-      (a, b) => a - b,
-    );
-  }
-  for (let start = 0; start + count <= free.length; start += 1) {
-    const first = free[start];
-    const last = free[start + count - 1];
-    if (first !== undefined && last !== undefined && last - first === count - 1) {
-      return free.slice(start, start + count);
-    }
-  }
-  return free.slice(0, count);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small arithmetic on amounts.
-
-function capacityTotals(capacity: HostCapacity): Amounts {
-  return { gpus: capacity.gpus.length, cpus: capacity.cpus.length, memoryMb: capacity.memoryMb };
-}
-
-function grantAmounts(grant: Grant): Amounts {
-  return { gpus: grant.gpus.length, cpus: grant.cpus.length, memoryMb: grant.memoryMb };
-}
-
-function add(a: Amounts, b: ResourceRequest): Amounts {
-  return { gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryMb: a.memoryMb + b.memoryMb };
-}
-
-function subtract(a: Amounts, b: Amounts): Amounts {
-  return { gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryMb: a.memoryMb - b.memoryMb };
-}
-
-function nonNegative(a: Amounts): Amounts {
-  return {
-    gpus: Math.max(0, a.gpus),
-    cpus: Math.max(0, a.cpus),
-    memoryMb: Math.max(0, a.memoryMb),
-  };
-}
-
 const NO_HOLDBACK: Holdback = { amounts: NOTHING, gpuIds: new Set(), bookings: [] };
-
-function minimum(a: ResourceRequest, b: Amounts): Amounts {
-  return {
-    gpus: Math.min(a.gpus, b.gpus),
-    cpus: Math.min(a.cpus, b.cpus),
-    memoryMb: Math.min(a.memoryMb, b.memoryMb),
-  };
-}
-
-function fits(need: ResourceRequest, available: Amounts): boolean {
-  return RESOURCE_KINDS.every((kind) => need[kind] <= available[kind]);
-}
 
 function bySeq(a: JobEntry, b: JobEntry): number {
   return a.seq - b.seq;
-}
-
-/** The kinds in which `need` on top of what the user holds and has reserved exceeds the limit. */
-function overLimit(
-  need: ResourceRequest,
-  have: Amounts,
-  reserved: Amounts,
-  limit: ResourceLimit,
-): ResourceKind[] {
-  return RESOURCE_KINDS.filter((kind) => {
-    const max = limit[kind];
-    return max !== undefined && have[kind] + reserved[kind] + need[kind] > max;
-  });
-}
-
-/** Of what `need` asks, the part the user's limit still leaves room for now (limited kinds only). */
-function headroomFor(need: ResourceRequest, have: Amounts, limit: ResourceLimit): Amounts {
-  const room = (kind: ResourceKind): number => {
-    const max = limit[kind];
-    return max === undefined ? 0 : Math.max(0, Math.min(need[kind], max - have[kind]));
-  };
-  return { gpus: room('gpus'), cpus: room('cpus'), memoryMb: room('memoryMb') };
 }
 
 /** "user limit: 4 GPUs (alice holds 3)" for each resource the limit holds the job back on. */
@@ -781,16 +611,4 @@ function withBookings(missing: string, holdback: Holdback): string {
     )
     .join(', ');
   return `${missing}${missing === '' ? '' : '; '}kept for booking ${kept}`;
-}
-
-/** "2 GPUs (0 free), 64 GB memory (12 GB free)": what the job needs and does not find free. */
-function shortfall(need: ResourceRequest, free: Amounts): string {
-  return RESOURCE_KINDS.filter((kind) => need[kind] > free[kind])
-    .map((kind) => `${formatAmount(kind, need[kind])} (${amountText(kind, free[kind])} free)`)
-    .join(', ');
-}
-
-/** A bare amount in a resource's unit, for text in parentheses: "3", "12 GB". */
-function amountText(kind: ResourceKind, value: number): string {
-  return kind === 'memoryMb' ? formatMemory(value) : String(value);
 }

@@ -12,7 +12,8 @@ import {
   type LedgerState,
   type ResourceRequest,
 } from '../../src/core/ledger-state.js';
-import { checkAdmission, describeQueue, plan } from '../../src/core/scheduler.js';
+import { checkAdmission } from '../../src/core/admission.js';
+import { describeQueue, plan } from '../../src/core/scheduler.js';
 
 const GB = 1024;
 const START = Date.parse('2025-03-01T00:00:00.000Z');

@@ -6,14 +6,9 @@ import {
   type LedgerState,
   type ResourceRequest,
 } from '../../src/core/ledger-state.js';
-import {
-  checkAdmission,
-  describeQueue,
-  dominantShare,
-  pickIds,
-  plan,
-  type Plan,
-} from '../../src/core/scheduler.js';
+import { checkAdmission } from '../../src/core/admission.js';
+import { dominantShare, pickIds } from '../../src/core/resource-amounts.js';
+import { describeQueue, plan, type Plan } from '../../src/core/scheduler.js';
 
 const GB = 1024;
 const NOW = new Date('2025-03-01T12:00:00.000Z');
