@@ -9,7 +9,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pack, type PackOptions } from 'tar-fs';
+import type { PackOptions } from 'tar-fs';
 import {
   hasExceptions,
   isIgnored,
@@ -56,12 +56,16 @@ export async function fingerprintContext(
   return files;
 }
 
-/** A tar stream of the context with rp's generated files added under their own paths. */
-export function packContext(
+/**
+ * A tar stream of the context with rp's generated files added under their own paths. tar-fs is
+ * loaded here, on a build, and not by every command that only checks whether its image exists.
+ */
+export async function packContext(
   contextDir: string,
   rules: readonly IgnoreRule[],
   generated: ReadonlyArray<{ path: string; content: string; mode: number }>,
-): Readable {
+): Promise<Readable> {
+  const { pack } = await import('tar-fs');
   // `sort` (stable entry order) exists in tar-fs 3 but not in its published types.
   const options: PackOptions & { sort: boolean } = {
     sort: true,

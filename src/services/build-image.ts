@@ -97,7 +97,7 @@ export async function buildProjectImage(options: BuildOptions): Promise<BuildRes
   reporter.started(reference);
   try {
     await engine.buildImage(
-      packContext(contextDir, rules, generated),
+      await packContext(contextDir, rules, generated),
       {
         tag: reference,
         dockerfile: GENERATED_FILES.dockerfile,

@@ -4,10 +4,15 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp } from '../support/cli.js';
 import { assertDockerForCi, skipWithoutDocker } from '../support/docker.js';
+import { createRpProject } from '../support/rp-project.js';
 import { makeTempDir } from '../support/tmp.js';
 
 /** Packages a listing must not load: the Docker client (with gRPC and ssh2), and execa. */
 const HEAVY = ['dockerode', 'docker-modem', '@grpc', 'protobufjs', 'ssh2', 'execa', 'tar-fs'];
+
+function heavyAmong(loaded: readonly string[]): string[] {
+  return loaded.filter((url) => HEAVY.some((name) => url.includes(`/node_modules/${name}/`)));
+}
 
 /** Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG. */
 const ESM_HOOKS = `import { appendFileSync } from 'node:fs';
@@ -51,17 +56,24 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
     await temp?.cleanup();
   });
 
-  async function modulesLoadedBy(args: string[]): Promise<string[]> {
-    const name = args.join('');
-    // A host of its own, fresh, so that nobody has reaped it lately and the listing reaps first
-    const env = { RP_HOME: join(temp.dir, `host${name}`) };
-    const init = await rp(['host', 'init'], { cwd: temp.dir, env });
-    expect(init.exitCode, init.stderr).toBe(0);
+  /** Runs rp with the hooks; a fresh host of its own unless `where` names a project. */
+  async function modulesLoadedBy(
+    args: string[],
+    where?: { cwd: string; env: Record<string, string> },
+  ): Promise<string[]> {
+    const name = args.join('').replace(/\W/g, '');
+    let env = where?.env;
+    if (env === undefined) {
+      // A host of its own, fresh, so that nobody has reaped it lately and the listing reaps first
+      env = { RP_HOME: join(temp.dir, `host${name}`) };
+      const init = await rp(['host', 'init'], { cwd: temp.dir, env });
+      expect(init.exitCode, init.stderr).toBe(0);
+    }
     const log = join(temp.dir, `${name}.log`);
     await writeFile(log, '');
     const register = pathToFileURL(join(temp.dir, 'register.mjs')).href;
     const result = await rp(args, {
-      cwd: temp.dir,
+      cwd: where?.cwd ?? temp.dir,
       env: {
         ...env,
         RP_TEST_MODULE_LOG: log,
@@ -79,10 +91,29 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
 
       // Then rp's own modules were loaded (the hooks work), and no heavy package was
       expect(loaded.some((url) => url.includes('/dist/commands/'))).toBe(true);
-      const heavy = loaded.filter((url) =>
-        HEAVY.some((name) => url.includes(`/node_modules/${name}/`)),
-      );
-      expect(heavy).toEqual([]);
+      expect(heavyAmong(loaded)).toEqual([]);
     },
   );
+
+  it('rp run --detach of a built project is one short process: no Docker client, execa or tar', async () => {
+    // Given a project whose image is built
+    const project = await createRpProject('rp-light-run-');
+    try {
+      await project.script('quick.sh', 'exit 0');
+      const build = await project.rp(['build', '--quiet']);
+      expect(build.exitCode, build.stderr).toBe(0);
+
+      // When a detached job is submitted
+      const loaded = await modulesLoadedBy(['run', '--detach', '--script=quick.sh'], {
+        cwd: project.dir,
+        env: project.env,
+      });
+
+      // Then the submission loaded none of the heavy packages
+      expect(loaded.some((url) => url.includes('/dist/commands/run.js'))).toBe(true);
+      expect(heavyAmong(loaded)).toEqual([]);
+    } finally {
+      await project.cleanup();
+    }
+  });
 });
