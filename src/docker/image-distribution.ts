@@ -52,7 +52,9 @@ export async function pushImage(reference: string, registry: string): Promise<st
   const remote = `${registry}/${repository}`;
   try {
     await docker.getImage(reference).tag({ repo: remote, tag });
-    const stream = await docker.getImage(`${remote}:${tag}`).push({});
+    // The engine refuses a push without an X-Registry-Auth header ("Bad parameters and missing
+    // X-Registry-Auth"), even to a registry without authentication: send an empty one.
+    const stream = await docker.getImage(`${remote}:${tag}`).push({ authconfig: {} });
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,
