@@ -38,7 +38,14 @@ export interface SlurmCli {
 
 const TIMEOUT_MS = 60_000;
 
-export function openSlurmCli(options: { ssh?: string }): SlurmCli {
+export interface SlurmCliOptions {
+  /** The login node, as ssh names it; absent: the commands of this machine. */
+  ssh?: string;
+  /** An ssh config file to read instead of ~/.ssh/config (RP_SSH_CONFIG, as for `--on`). */
+  sshConfigFile?: string;
+}
+
+export function openSlurmCli(options: SlurmCliOptions): SlurmCli {
   const via =
     options.ssh === undefined ? 'the Slurm commands on this machine' : `ssh ${options.ssh}`;
 
@@ -54,6 +61,7 @@ export function openSlurmCli(options: { ssh?: string }): SlurmCli {
         : [
             'ssh',
             [
+              ...(options.sshConfigFile === undefined ? [] : ['-F', options.sshConfigFile]),
               '-o',
               'BatchMode=yes',
               options.ssh,

@@ -38,7 +38,12 @@ export interface SlurmBackendOptions {
 
 export function openSlurmBackend(options: SlurmBackendOptions): Backend {
   const { config } = options;
-  const cli = options.cli ?? openSlurmCli({ ...(config.ssh ? { ssh: config.ssh } : {}) });
+  const cli =
+    options.cli ??
+    openSlurmCli({
+      ...(config.ssh ? { ssh: config.ssh } : {}),
+      ...(process.env.RP_SSH_CONFIG ? { sshConfigFile: process.env.RP_SSH_CONFIG } : {}),
+    });
   const store = openSlurmJobStore(options.rpHome, systemRandomInt);
   const now = options.now ?? (() => new Date());
 
