@@ -5,6 +5,7 @@
  */
 import type { BackendName } from '../../core/backend-config.js';
 import { ConfigError } from '../../core/errors.js';
+import { slurmStopGraceSeconds } from '../../core/slurm-job-script.js';
 import type { Backend } from '../backend.js';
 import { loadHostConfig } from '../host-setup.js';
 import { openSlurmBackend } from './slurm.js';
@@ -26,7 +27,12 @@ export async function configuredBackend(
   const loaded = await loadHostConfig(rpHome);
   const config = loaded.config.backend;
   if (config === undefined || config.type === 'local') return { configured: 'local' };
-  return { backend: openSlurmBackend({ rpHome, config, takenIds }), configured: 'slurm' };
+  // The container's stop grace on scancel and at the time limit: the host's kill wait.
+  const stopGraceSeconds = slurmStopGraceSeconds(loaded.limits.killWaitSeconds);
+  return {
+    backend: openSlurmBackend({ rpHome, config, takenIds, stopGraceSeconds }),
+    configured: 'slurm',
+  };
 }
 
 /**
