@@ -73,7 +73,10 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
     },
 
     async list() {
-      return (await store.list()).filter((record) => record.slurmJobId !== '').map(toBackendJob);
+      // Listing is where old endings go: rp ps and rp queue list on every call.
+      return (await store.prune(now()))
+        .filter((record) => record.slurmJobId !== '')
+        .map(toBackendJob);
     },
 
     async find(id) {
