@@ -3,7 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertDockerForCi, docker } from '../support/docker.js';
-import { registryApi, startRegistry, type Registry } from '../support/registry.js';
+import {
+  deleteFromRegistry,
+  registryApi,
+  startRegistry,
+  type Registry,
+} from '../support/registry.js';
 import { createRpProject, editHostConfig, until, type RpProject } from '../support/rp-project.js';
 import { inSqueue, scancel, scontrolJob, skipWithoutSlurm, startSlurm } from '../support/slurm.js';
 
@@ -17,6 +22,8 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
   let project: RpProject;
   let registry: Registry;
   const submitted: string[] = [];
+  /** What the test pushed, removed from the registry at the end. */
+  const pushed: Array<{ repository: string; tag: string }> = [];
 
   beforeAll(async () => {
     assertDockerForCi();
@@ -38,6 +45,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
   });
 
   afterAll(async () => {
+    for (const image of pushed) await deleteFromRegistry(registry, image.repository, image.tag);
     // Removes the project's images by id: the pushed tag and the pulled one go with them.
     await project?.cleanup();
   });
@@ -73,6 +81,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
     const local = /^rp_image=(\S+)$/m.exec(script)?.[1] as string;
     const [repository, hash] = local.split(':') as [string, string];
     expect(hash).toMatch(/^[0-9a-f]{12,}$/);
+    pushed.push({ repository, tag: hash });
     const catalog = await registryApi<{ repositories: string[] }>(registry, '/v2/_catalog');
     expect(catalog.repositories).toContain(repository);
     const tags = await registryApi<{ tags: string[] }>(registry, `/v2/${repository}/tags/list`);
@@ -110,5 +119,14 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
     await until('the Slurm job to be gone', async () =>
       (await inSqueue([slurmJobId])).length === 0 ? true : undefined,
     );
+
+    // The registry's delete works, so that the test leaves no image there.
+    await deleteFromRegistry(registry, repository, hash);
+    pushed.length = 0;
+    const left = await registryApi<{ tags: string[] | null }>(
+      registry,
+      `/v2/${repository}/tags/list`,
+    ).catch(() => ({ tags: null }));
+    expect(left.tags ?? []).not.toContain(hash);
   });
 });

@@ -33,3 +33,25 @@ export async function registryApi<T>(registry: Registry, path: string): Promise<
   if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
+
+/**
+ * Deletes a tag's manifest from the registry (start.sh enables deletes), so a test leaves no
+ * image behind; the layers go at the registry's next garbage collection.
+ */
+export async function deleteFromRegistry(
+  registry: Registry,
+  repository: string,
+  tag: string,
+): Promise<void> {
+  const manifest = `http://${registry.address}/v2/${repository}/manifests/${tag}`;
+  const head = await fetch(manifest, {
+    method: 'HEAD',
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+  });
+  const digest = head.headers.get('docker-content-digest');
+  if (!head.ok || digest === null) return;
+  const removed = await fetch(`http://${registry.address}/v2/${repository}/manifests/${digest}`, {
+    method: 'DELETE',
+  });
+  if (!removed.ok) throw new Error(`DELETE ${repository}@${digest}: ${removed.status}`);
+}
