@@ -6,7 +6,12 @@ import { rp, type RpResult } from '../support/cli.js';
 import { assertDockerForCi, BASE_IMAGE, docker, removeProjectImages } from '../support/docker.js';
 import { until } from '../support/rp-project.js';
 import { inSqueue, scancel, scontrolJob, skipWithoutSlurm, startSlurm } from '../support/slurm.js';
-import { skipWithoutSsh, startSshServer, type SshServer } from '../support/ssh-server.js';
+import {
+  masterPids,
+  skipWithoutSsh,
+  startSshServer,
+  type SshServer,
+} from '../support/ssh-server.js';
 import { makeTempDir } from '../support/tmp.js';
 
 /**
@@ -55,16 +60,24 @@ describe.skipIf(skipWithoutSlurm || skipWithoutSsh)('rp run --backend slurm over
       .replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${join(ssh, 'known_hosts')}`);
     await writeFile(join(ssh, 'config'), config, { mode: 0o600 });
     await mkdir(join(dir, 'proj'));
+    // rp's shared ssh connections (control sockets) in a private folder of the user's.
+    const control = join(dir, 'control');
+    await mkdir(control, { mode: 0o700 });
     for (const path of [
       dir,
       ssh,
+      control,
       join(dir, 'proj'),
       ...['id_ed25519', 'known_hosts', 'config'].map((f) => join(ssh, f)),
     ])
       await chown(path, uid, group);
     await chmod(join(ssh, 'id_ed25519'), 0o600);
     await chmod(dir, 0o755);
-    env = { RP_HOME: join(dir, 'proj', '.host'), RP_SSH_CONFIG: join(ssh, 'config') };
+    env = {
+      RP_HOME: join(dir, 'proj', '.host'),
+      RP_SSH_CONFIG: join(ssh, 'config'),
+      RP_SSH_CONTROL_DIR: control,
+    };
 
     const hostInit = await asUser(['host', 'init']);
     expect(hostInit.exitCode, hostInit.stderr).toBe(0);
@@ -101,20 +114,27 @@ describe.skipIf(skipWithoutSlurm || skipWithoutSsh)('rp run --backend slurm over
 
   afterAll(async () => {
     if (dir === undefined) return;
+    const control = env.RP_SSH_CONTROL_DIR as string;
+    for (const pid of await masterPids(control, server.config, server.alias).catch(() => [])) {
+      process.kill(pid, 'SIGTERM');
+    }
     await removeProjectImages(join(dir, 'proj'));
     await cleanup();
   });
 
-  it("Given backend.ssh, When rp run submits, Then sbatch runs on the login node as the user, and the output and the script's exit code come back", async () => {
+  it("Given backend.ssh, When rp run submits, Then sbatch and squeue run on the login node as the user, over one connection, and the output and the script's exit code come back", async () => {
     const before = await logins();
     const result = await asUser(['run', '--backend', 'slurm', '--script=hello.sh there']);
     expect(result.exitCode, result.stderr).toBe(3);
     expect(result.stdout).toContain(`hello there as ${server.user}`);
     const slurmJobId = /\(slurm job (\d+)\)/.exec(result.stderr)?.[1] as string;
     expect(slurmJobId, result.stderr).toBeDefined();
-    expect(await logins()).toBeGreaterThan(before);
     const host = await asUser(['host', 'show']);
     expect(host.stdout).toContain(`ssh ${server.alias}`);
+    const ps = await asUser(['ps']);
+    expect(ps.stdout).toContain(`through ssh ${server.alias}`);
+    // sbatch, a squeue a second while the job ran, then rp ps: all on one shared connection.
+    expect(await logins()).toBe(before + 1);
   });
 
   it('Given backend.ssh and a running job, When rp kill cancels it, Then scancel over ssh ends it and its container', async () => {
