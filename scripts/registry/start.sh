@@ -14,12 +14,16 @@
 #   RP_REGISTRY_PORT    the port (default 5055, not 5000, so a registry of the machine's own on its
 #                       default port is left alone)
 #   RP_REGISTRY_WAIT_S  how long to wait for the API to answer (default 30)
+#   RP_REGISTRY_AUTH    USER:PASSWORD: the registry asks for this login (htpasswd, bcrypt), for
+#                       the test of rp's push with `docker login`'s stored credentials; run it
+#                       with its own RP_REGISTRY_STATE and RP_REGISTRY_PORT next to the open one
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 state=${RP_REGISTRY_STATE:-/var/lib/rp-registry}
 port=${RP_REGISTRY_PORT:-5055}
 wait_s=${RP_REGISTRY_WAIT_S:-30}
+auth=${RP_REGISTRY_AUTH:-}
 address=127.0.0.1:$port
 say() { echo "registry/start: $*" >&2; }
 die() {
@@ -47,7 +51,25 @@ fi
 
 # --- 2. the configuration ------------------------------------------------------------------------
 mkdir -p "$state/data"
+chmod 700 "$state"
 conf=$state/config.yml
+auth_conf=
+if [ -n "$auth" ]; then
+  # The registry reads bcrypt only; Debian's libcrypt makes it (python3's crypt module). A new
+  # hash has a new salt: it is made again only when the login changed.
+  if [ ! -f "$state/htpasswd" ] || [ "$(cat "$state/htpasswd.login" 2>/dev/null)" != "$auth" ]; then
+    RP_LOGIN=$auth python3 -W ignore -c '
+import crypt, os
+user, _, password = os.environ["RP_LOGIN"].partition(":")
+print(user + ":" + crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH)))' >"$state/htpasswd"
+    printf '%s' "$auth" >"$state/htpasswd.login"
+  fi
+  auth_conf="auth:
+  htpasswd:
+    realm: rp-test
+    path: $state/htpasswd
+"
+fi
 conf_text="# Written by scripts/registry/start.sh: a private registry for rp's Slurm tests.
 version: 0.1
 log:
@@ -59,7 +81,7 @@ storage:
     enabled: true
 http:
   addr: $address
-"
+$auth_conf"
 changed=
 if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$(printf '%s' "$conf_text")" ]; then
   printf '%s' "$conf_text" >"$conf"
@@ -68,7 +90,11 @@ fi
 
 # --- 3. the daemon -------------------------------------------------------------------------------
 alive() { [ -f "$state/registry.pid" ] && kill -0 "$(cat "$state/registry.pid")" 2>/dev/null; }
-answers() { curl -fsS -o /dev/null --max-time 2 "http://$address/v2/" 2>/dev/null; }
+# Up means the API answers: 200, or 401 where a login is asked for.
+answers() {
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "http://$address/v2/" 2>/dev/null) || return 1
+  [ "$code" = 200 ] || [ "$code" = 401 ]
+}
 if [ -n "$changed" ] && alive; then
   say "configuration changed: restarting the registry"
   kill "$(cat "$state/registry.pid")"

@@ -1,9 +1,10 @@
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertDockerForCi, docker } from '../support/docker.js';
 import {
+  AUTH_REGISTRY,
   deleteFromRegistry,
   registryApi,
   startRegistry,
@@ -130,3 +131,79 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
     expect(left.tags ?? []).not.toContain(hash);
   });
 });
+
+/**
+ * A registry that asks for a login (the same script, htpasswd): rp pushes with the credentials
+ * `docker login` stored in the Docker CLI's config.json ($DOCKER_CONFIG here), as `docker push`
+ * would, and without them the push fails with a hint to log in.
+ */
+describe.skipIf(skipWithoutSlurm)(
+  'rp run --backend slurm with a registry that asks for a login',
+  () => {
+    let project: RpProject;
+    let registry: Registry;
+    const pushed: Array<{ repository: string; tag: string }> = [];
+
+    /** A Docker CLI config folder holding `auths`, as `docker login` writes it. */
+    const dockerConfig = async (name: string, auths: Record<string, unknown>): Promise<string> => {
+      const dir = join(project.dir, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths }));
+      return dir;
+    };
+
+    beforeAll(async () => {
+      assertDockerForCi();
+      await startSlurm();
+      registry = await startRegistry(AUTH_REGISTRY);
+      project = await createRpProject('rp-slurm-login-');
+      await editHostConfig(project.rpHome, (config) => {
+        (config as unknown as Record<string, unknown>).backend = {
+          type: 'slurm',
+          sharedDir: join(project.dir, '.shared'),
+          registry: registry.address,
+        };
+      });
+      await project.script('hello.sh', 'echo "hello through a login"');
+    });
+
+    afterAll(async () => {
+      for (const image of pushed) await deleteFromRegistry(registry, image.repository, image.tag);
+      await project?.cleanup();
+    });
+
+    it('Given no stored login for the registry, When submitted, Then the push is refused and rp exits 125, saying to log in', async () => {
+      const DOCKER_CONFIG = await dockerConfig('.docker-none', {});
+      const result = await project.rp(['run', '--backend', 'slurm', '--script=hello.sh'], {
+        env: { DOCKER_CONFIG },
+      });
+      expect(result.exitCode, result.stderr).toBe(125);
+      expect(result.stderr).toContain(`could not push`);
+      expect(result.stderr).toContain(`docker login ${registry.address}`);
+    });
+
+    it('Given the login docker login stored, When submitted, Then rp pushes with it and the job runs', async () => {
+      const login = Buffer.from(registry.login as string).toString('base64');
+      const DOCKER_CONFIG = await dockerConfig('.docker-login', {
+        [`http://${registry.address}`]: { auth: login },
+      });
+      const result = await project.rp(['run', '--backend', 'slurm', '--script=hello.sh'], {
+        env: { DOCKER_CONFIG },
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain('hello through a login');
+      const images = await docker([
+        'images',
+        '--format',
+        '{{.Repository}}:{{.Tag}}',
+        '--filter',
+        `label=rp.project-path=${project.dir}`,
+      ]);
+      const local = images.stdout.split('\n').find((name) => name.startsWith('rp/')) as string;
+      const [repository, tag] = local.split(':') as [string, string];
+      pushed.push({ repository, tag });
+      const tags = await registryApi<{ tags: string[] }>(registry, `/v2/${repository}/tags/list`);
+      expect(tags.tags).toContain(tag);
+    });
+  },
+);
