@@ -25,4 +25,7 @@ if [ -n "${CI:-}" ]; then
   # The Slurm backend's tests submit to a real single-node cluster (Debian's munge, slurmctld,
   # slurmd: about a minute to install, seconds to start); under CI they fail, not skip, without it.
   bash scripts/slurm/start.sh >/dev/null
+  # The Slurm registry test pushes to, and the job pulls from, a real registry on 127.0.0.1
+  # (Debian's docker-registry).
+  bash scripts/registry/start.sh >/dev/null
 fi

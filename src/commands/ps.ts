@@ -7,9 +7,9 @@ import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { hostStatus } from '../services/job-status.js';
 import { renderHostStatus } from '../ui/tables.js';
-import { listBackendJobs } from '../services/backend-jobs.js';
+import { backendListing } from '../services/backend-jobs.js';
 import { configuredBackend } from '../services/backends/select.js';
-import { renderBackendJobs } from '../ui/backend-jobs.js';
+import { backendJobsSection, withBackendJobs } from '../ui/backend-jobs.js';
 
 export class Ps extends BaseCommand {
   static override description =
@@ -46,21 +46,15 @@ export class Ps extends BaseCommand {
     const status = await hostStatus(session, session.clock.now(), { expand: flags.expand });
     // Jobs on a cluster (the host config's backend) are listed after this machine's.
     const { backend } = await configuredBackend(session.rpHome);
-    const elsewhere = backend && (await listBackendJobs(backend, session.clock.now()));
+    const elsewhere = await backendListing(backend, session.clock.now());
     if (flags.json) {
-      this.log(JSON.stringify(elsewhere ? { ...status, backendJobs: elsewhere } : status, null, 2));
+      this.log(JSON.stringify(withBackendJobs(status, elsewhere), null, 2));
       return;
     }
-    for (const line of renderHostStatus(status)) this.log(line);
-    if (backend && elsewhere) {
-      this.log('');
-      for (const line of renderBackendJobs(
-        backend.name,
-        backend.describe().reachedVia,
-        elsewhere,
-      )) {
-        this.log(line);
-      }
-    }
+    const lines = [
+      ...renderHostStatus(status, { backendColumn: elsewhere !== undefined }),
+      ...backendJobsSection(elsewhere),
+    ];
+    for (const line of lines) this.log(line);
   }
 }

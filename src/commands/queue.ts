@@ -7,9 +7,9 @@ import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { queueStatus } from '../services/job-status.js';
 import { renderQueue } from '../ui/tables.js';
-import { listBackendJobs } from '../services/backend-jobs.js';
+import { backendListing } from '../services/backend-jobs.js';
 import { configuredBackend } from '../services/backends/select.js';
-import { renderBackendJobs } from '../ui/backend-jobs.js';
+import { backendJobsSection, withBackendJobs } from '../ui/backend-jobs.js';
 
 export class Queue extends BaseCommand {
   static override description =
@@ -42,23 +42,17 @@ export class Queue extends BaseCommand {
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
     const view = await queueStatus(session, session.clock.now(), { expand: flags.expand });
+    // Jobs waiting on a cluster (the host config's backend) are listed after this machine's.
     const { backend } = await configuredBackend(session.rpHome);
-    const elsewhere =
-      backend && (await listBackendJobs(backend, session.clock.now(), { queuedOnly: true }));
+    const elsewhere = await backendListing(backend, session.clock.now(), { queuedOnly: true });
     if (flags.json) {
-      this.log(JSON.stringify(elsewhere ? { ...view, backendJobs: elsewhere } : view, null, 2));
+      this.log(JSON.stringify(withBackendJobs(view, elsewhere), null, 2));
       return;
     }
-    for (const line of renderQueue(view.queue)) this.log(line);
-    if (backend && elsewhere) {
-      this.log('');
-      for (const line of renderBackendJobs(
-        backend.name,
-        backend.describe().reachedVia,
-        elsewhere,
-      )) {
-        this.log(line);
-      }
-    }
+    const lines = [
+      ...renderQueue(view.queue, { backendColumn: elsewhere !== undefined }),
+      ...backendJobsSection(elsewhere),
+    ];
+    for (const line of lines) this.log(line);
   }
 }

@@ -66,3 +66,29 @@ export function localPhase(
       return 'unknown';
   }
 }
+
+/** How long rp keeps the record of a cluster's job after its (last task's) end. */
+export const ENDED_RECORD_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Whether a job's record may go: every task (or the job) has ended, and the last of them more
+ * than `keptMs` before `now`. A record with a live task, or an ending without a readable time,
+ * stays.
+ */
+export function recordExpired(
+  record: {
+    array?: { indices: readonly number[] } | undefined;
+    ended: Readonly<Record<string, { at: string }>>;
+  },
+  now: Date,
+  keptMs: number = ENDED_RECORD_KEPT_MS,
+): boolean {
+  const keys = record.array ? record.array.indices.map(String) : [''];
+  let last = -Infinity;
+  for (const key of keys) {
+    const at = Date.parse(record.ended[key]?.at ?? '');
+    if (Number.isNaN(at)) return false;
+    last = Math.max(last, at);
+  }
+  return now.getTime() - last > keptMs;
+}

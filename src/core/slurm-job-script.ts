@@ -9,6 +9,24 @@
 import { substitutePlaceholders } from './array-spec.js';
 import { TASK_PLACEHOLDER } from './slurm-batch.js';
 
+/**
+ * Seconds the container gets between SIGTERM and SIGKILL when its Slurm job is cancelled or
+ * reaches its time limit, when the host config sets no `limits.killWaitSeconds`. Slurm SIGKILLs
+ * the batch script KillWait seconds after its SIGTERM (30 s by default, 5 s on
+ * scripts/slurm/start.sh's cluster): the script must stop the container and write its status
+ * within that; whatever outlives it is removed by the Epilog.
+ */
+export const DEFAULT_SLURM_STOP_GRACE_SECONDS = 3;
+
+/**
+ * The stop grace of a Slurm job: the host's `limits.killWaitSeconds`, the same knob as for a local
+ * job at its time limit, else DEFAULT_SLURM_STOP_GRACE_SECONDS (not the local default of 30 s,
+ * which would outlast a cluster's default KillWait of 30 s).
+ */
+export function slurmStopGraceSeconds(killWaitSeconds: number | undefined): number {
+  return killWaitSeconds ?? DEFAULT_SLURM_STOP_GRACE_SECONDS;
+}
+
 /** The label the Epilog finds a Slurm job's containers by (scripts/slurm/start.sh). */
 export const SLURM_JOB_LABEL = 'rp.slurm-job';
 

@@ -6,10 +6,12 @@
 import createDebug from 'debug';
 import Docker from 'dockerode';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DockerError } from '../core/errors.js';
+import { registryCredentials, type RegistryAuth } from '../core/registry-auth.js';
 import { randomToken } from '../host/ids.js';
 import { messageOf } from './engine-errors.js';
 
@@ -45,14 +47,20 @@ export async function saveImageArchive(reference: string, file: string): Promise
   return 'saved';
 }
 
-/** Tags `reference` as `<registry>/<repository>:<tag>` and pushes it; returns the pushed name. */
+/**
+ * Tags `reference` as `<registry>/<repository>:<tag>` and pushes it, with the credentials
+ * `docker login` stored for the registry, if any; returns the pushed name.
+ */
 export async function pushImage(reference: string, registry: string): Promise<string> {
   const docker = new Docker();
+  const login = await loginFor(registry);
   const [repository, tag = 'latest'] = splitReference(reference);
   const remote = `${registry}/${repository}`;
   try {
     await docker.getImage(reference).tag({ repo: remote, tag });
-    const stream = await docker.getImage(`${remote}:${tag}`).push({});
+    // The engine refuses a push without an X-Registry-Auth header ("Bad parameters and missing
+    // X-Registry-Auth"), even to a registry without authentication: send at least an empty one.
+    const stream = await docker.getImage(`${remote}:${tag}`).push({ authconfig: login.auth });
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,
@@ -66,10 +74,29 @@ export async function pushImage(reference: string, registry: string): Promise<st
     });
   } catch (error) {
     throw new DockerError(`could not push ${reference} to ${registry}: ${messageOf(error)}`, {
-      hint: 'check backend.registry in the host config and that "docker push" to it works',
+      hint:
+        login.helper === undefined
+          ? `check backend.registry in the host config, and "docker login ${registry}" if it needs one`
+          : `rp reads only the logins stored in ${login.file} itself, and yours for ${registry} are kept by docker-credential-${login.helper}; check backend.registry, or log in without a credential helper`,
     });
   }
   return `${remote}:${tag}`;
+}
+
+/** The Docker CLI's stored login for `registry` ($DOCKER_CONFIG or ~/.docker/config.json). */
+async function loginFor(
+  registry: string,
+): Promise<{ auth: RegistryAuth; file: string; helper?: string }> {
+  const file = join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const credentials = registryCredentials(text, registry);
+  debug('login for %s: %s', registry, credentials.kind);
+  if (credentials.kind === 'stored') return { auth: credentials.auth, file };
+  return {
+    auth: {},
+    file,
+    ...(credentials.kind === 'helper' ? { helper: credentials.helper } : {}),
+  };
 }
 
 function splitReference(reference: string): [string, string | undefined] {

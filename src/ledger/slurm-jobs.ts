@@ -3,11 +3,13 @@
  * `<rpHome>/queue/slurm/<id>.json`, keyed by rp's job id, holding the Slurm job id and what
  * `rp ps`, `rp logs` and `rp kill` need without asking the cluster. Slurm forgets ended jobs
  * (squeue after MinJobAge, sacct where there is no accounting), so an ending once seen is written
- * here and survives. Each write is a whole new file renamed into place.
+ * here and survives, for a week after the end (then prune() removes it). Each write is a whole new
+ * file renamed into place.
  */
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { recordExpired } from '../core/backend-endings.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ledgerPaths } from './paths.js';
 
@@ -50,6 +52,11 @@ export interface SlurmJobStore {
   list(): Promise<SlurmJobRecord[]>;
   put(record: SlurmJobRecord): Promise<void>;
   remove(id: string): Promise<void>;
+  /**
+   * Removes the records of jobs that ended more than `keptMs` ago (recordExpired), so the folder
+   * does not grow for ever and their ids are free again; returns the records kept, as list().
+   */
+  prune(now: Date, keptMs?: number): Promise<SlurmJobRecord[]>;
 }
 
 export function openSlurmJobStore(
@@ -114,6 +121,13 @@ export function openSlurmJobStore(
     },
     async remove(id) {
       await unlink(file(id)).catch(() => undefined);
+    },
+    async prune(now, keptMs) {
+      const records = await store.list();
+      const expired = records.filter((record) => recordExpired(record, now, keptMs));
+      // Another rp may prune the same record at the same moment: remove() ignores a missing file.
+      await Promise.all(expired.map((record) => store.remove(record.id)));
+      return records.filter((record) => !expired.includes(record));
     },
   };
   return store;

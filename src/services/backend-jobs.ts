@@ -4,6 +4,7 @@
  * the Backend interface: unit-tested with a fake backend.
  */
 import { describePhase } from '../core/backend-endings.js';
+import type { BackendJobListing, BackendJobRow } from '../core/backend-job-row.js';
 import { UsageError } from '../core/errors.js';
 import { jobName } from '../core/naming.js';
 import {
@@ -12,33 +13,12 @@ import {
   type BackendJob,
   type BackendJobState,
   type BackendName,
-  type JobPhase,
 } from './backend.js';
+
+export type { BackendJobListing, BackendJobRow } from '../core/backend-job-row.js';
 
 /** How long an ended job still shows in `rp ps`, so that its user sees how it ended. */
 export const ENDED_SHOWN_MS = 10 * 60 * 1000;
-
-/** One line of `rp ps` for a job (or array task) on a backend. */
-export interface BackendJobRow {
-  id: string;
-  task?: number;
-  name: string;
-  backend: BackendName;
-  /** The backend's own id of the job (Slurm's job id, `1234_7` for a task). */
-  backendJobId: string;
-  user: string;
-  project: string;
-  command: string;
-  gpus: number;
-  cpus: number;
-  memoryMb: number;
-  phase: JobPhase;
-  reason?: string;
-  exitCode?: number;
-  /** The state in words, as the table shows it. */
-  state: string;
-  submittedAt: string;
-}
 
 /** The backend's jobs that are live or ended lately, with their states, from one poll. */
 export async function listBackendJobs(
@@ -57,6 +37,23 @@ export async function listBackendJobs(
     rows.push(rowOf(job, state));
   }
   return rows;
+}
+
+/**
+ * What `rp ps` and `rp queue` show of the host's other backend (the host config's): its jobs and
+ * how it is reached; undefined when the host has none.
+ */
+export async function backendListing(
+  backend: Backend | undefined,
+  now: Date,
+  options: { queuedOnly?: boolean } = {},
+): Promise<BackendJobListing | undefined> {
+  if (backend === undefined) return undefined;
+  return {
+    backend: backend.name,
+    reachedVia: backend.describe().reachedVia,
+    rows: await listBackendJobs(backend, now, options),
+  };
 }
 
 function endedAtMs(state: BackendJobState, job: BackendJob): number {

@@ -7,6 +7,7 @@
  * same data is printed as JSON by `--json` and turned into tables for people by src/ui/tables.ts.
  */
 import { listedProject } from '../core/activities.js';
+import type { BackendName } from '../core/backend-config.js';
 import type { HostCapacity } from '../core/host-config.js';
 import {
   unmanagedProcesses,
@@ -56,6 +57,8 @@ export interface JobIdentityView {
   activity: { name: string; input: string } | null;
   kind: JobKind;
   command: string;
+  /** Where it runs: always this machine ('local'); a cluster's jobs are listed apart. */
+  backend: BackendName;
 }
 
 /** A job that holds resources: running, or granted and about to start its container. */
@@ -272,6 +275,7 @@ function identity(job: JobEntry): JobIdentityView {
     activity: job.activity === undefined ? null : { ...job.activity },
     kind: job.kind,
     command: job.command,
+    backend: 'local',
   };
 }
 

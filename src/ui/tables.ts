@@ -18,6 +18,8 @@ export interface ResourceUsage {
 export interface RunningRow {
   id: string;
   name: string;
+  /** Where it runs ('local'); shown when the host also sends jobs elsewhere. */
+  backend?: string;
   user: string;
   project: string;
   /** 'granted': the container is about to start. */
@@ -34,6 +36,8 @@ export interface RunningRow {
 export interface QueueRow {
   position: number;
   id: string;
+  /** Where it will run ('local'); shown when the host also sends jobs elsewhere. */
+  backend?: string;
   user: string;
   project: string;
   request: { gpus: number; cpus: number; memoryMb: number };
@@ -119,14 +123,42 @@ export const NO_JOBS_RUNNING = 'No jobs are running.';
 export const QUEUE_EMPTY = 'The queue is empty.';
 
 /** `rp ps`: what is in use of the host, the running jobs, then the queue. */
-export function renderHostStatus(status: HostStatusView): string[] {
+export function renderHostStatus(status: HostStatusView, options: TableOptions = {}): string[] {
   return [
     ...renderUsage(status.capacity, status.used),
     ...renderUnmanaged(status.gpus ?? []),
     '',
-    ...section('Running', status.running.length, renderRunning(status.running)),
+    ...section('Running', status.running.length, renderRunning(status.running, options)),
     '',
-    ...section('Queue', status.queue.length, renderQueue(status.queue)),
+    ...section('Queue', status.queue.length, renderQueue(status.queue, options)),
+  ];
+}
+
+export interface TableOptions {
+  /**
+   * A BACKEND column ('local' for this machine's jobs): when the host config also names a
+   * cluster, so that every line of `rp ps` says where its job runs.
+   */
+  backendColumn?: boolean;
+}
+
+/** The BACKEND column after column `at`, when asked for. */
+function withBackend(
+  options: TableOptions,
+  at: number,
+  columns: Column[],
+  rows: string[][],
+  backends: ReadonlyArray<string | undefined>,
+): [Column[], string[][]] {
+  if (options.backendColumn !== true) return [columns, rows];
+  const insert = <T>(list: readonly T[], item: T): T[] => [
+    ...list.slice(0, at),
+    item,
+    ...list.slice(at),
+  ];
+  return [
+    insert(columns, { header: 'BACKEND' }),
+    rows.map((row, index) => insert(row, backends[index] ?? 'local')),
   ];
 }
 
@@ -171,9 +203,11 @@ export function renderUnmanaged(gpus: readonly GpuRow[]): string[] {
 }
 
 /** The running (and granted) jobs; a granted job's container is about to start. */
-export function renderRunning(jobs: readonly RunningRow[]): string[] {
+export function renderRunning(jobs: readonly RunningRow[], options: TableOptions = {}): string[] {
   if (jobs.length === 0) return [NO_JOBS_RUNNING];
-  return renderTable(
+  const table = withBackend(
+    options,
+    2,
     [
       { header: 'ID' },
       { header: 'NAME' },
@@ -200,13 +234,17 @@ export function renderRunning(jobs: readonly RunningRow[]): string[] {
       limitText(job.timeLimitSeconds),
       job.leftMs === null ? '-' : formatDuration(job.leftMs),
     ]),
+    jobs.map((job) => job.backend),
   );
+  return renderTable(...table);
 }
 
 /** `rp queue`: the queued jobs in the order they will be served. */
-export function renderQueue(queue: readonly QueueRow[]): string[] {
+export function renderQueue(queue: readonly QueueRow[], options: TableOptions = {}): string[] {
   if (queue.length === 0) return [QUEUE_EMPTY];
-  return renderTable(
+  const table = withBackend(
+    options,
+    2,
     [
       { header: '#', align: 'right' },
       { header: 'ID' },
@@ -227,5 +265,7 @@ export function renderQueue(queue: readonly QueueRow[]): string[] {
       limitText(job.timeLimitSeconds),
       job.waitingFor,
     ]),
+    queue.map((job) => job.backend),
   );
+  return renderTable(...table);
 }

@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { parseHostConfig, resolveHostConfig } from '../../src/core/host-config.js';
 import {
+  DEFAULT_SLURM_STOP_GRACE_SECONDS,
   shellQuote,
   slurmJobBody,
+  slurmStopGraceSeconds,
   type SlurmContainerSpec,
 } from '../../src/core/slurm-job-script.js';
 
@@ -73,5 +76,31 @@ describe('the batch script body of a Slurm job', () => {
     const text = body({ imageSource: { pull: 'localhost:5000/rp/alice-proj:0123abcd' } });
     expect(text).toContain('docker pull --quiet localhost:5000/rp/alice-proj:0123abcd');
     expect(text).toContain('docker tag localhost:5000/rp/alice-proj:0123abcd "$rp_image"');
+  });
+});
+
+describe("a Slurm job's stop grace", () => {
+  const limitsOf = (limits: object) =>
+    resolveHostConfig(
+      parseHostConfig(JSON.stringify({ capacity: {}, limits }), '/rp/config.json'),
+      { gpus: [], cpuCount: 4, memoryTotalMb: 8192 },
+      '/rp/config.json',
+    ).limits;
+
+  it('Given limits.killWaitSeconds in the host config, When the job script is written, Then its TERM trap gives the container that long', () => {
+    const grace = slurmStopGraceSeconds(
+      limitsOf({ default: {}, users: {}, killWaitSeconds: 12 }).killWaitSeconds,
+    );
+    expect(grace).toBe(12);
+    expect(body({ graceSeconds: grace })).toContain(
+      `trap 'docker stop --time=12 "$rp_name" >/dev/null 2>&1' TERM`,
+    );
+  });
+
+  it("Given no kill wait in the host config, When the grace is chosen, Then it is the Slurm default, within a cluster's default KillWait", () => {
+    const grace = slurmStopGraceSeconds(limitsOf({ default: {}, users: {} }).killWaitSeconds);
+    expect(grace).toBe(DEFAULT_SLURM_STOP_GRACE_SECONDS);
+    expect(grace).toBeLessThan(30);
+    expect(slurmStopGraceSeconds(0)).toBe(0);
   });
 });

@@ -74,6 +74,8 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
         type: 'slurm',
         sharedDir: join(project.dir, '.shared'),
       };
+      // The stop grace of the cluster's jobs, within the test cluster's KillWait of 5 s.
+      config.limits = { ...config.limits, killWaitSeconds: 2 };
     });
     await project.appendToHook('export FROM_HOOK=hooked');
     await project.script(
@@ -111,7 +113,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     });
   });
 
-  it('Given GPUs, cores, memory and a time limit, When submitted, Then sbatch got them all (scontrol show job)', async () => {
+  it('Given GPUs, cores, memory, a time limit and a kill wait, When submitted, Then sbatch and the job script got them all (scontrol show job)', async () => {
     const job = await detach([
       '--script=long.sh',
       '--gpu',
@@ -134,6 +136,8 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     expect(fields.StdOut).toContain(`rp${job.id}-`);
     const script = await readFile(join(fields.WorkDir as string, 'job.sh'), 'utf8');
     expect(script).toContain('#SBATCH --signal=B:USR1@30');
+    // The host's limits.killWaitSeconds is the container's stop grace on scancel.
+    expect(script).toContain(`trap 'docker stop --time=2 "$rp_name" >/dev/null 2>&1' TERM`);
   });
 
   it('Given a running and a pending job, When rp ps lists them and rp kill cancels both, Then Slurm shows why one waits, and both end leaving no container', async () => {

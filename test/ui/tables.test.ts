@@ -220,3 +220,30 @@ describe('renderHostStatus', () => {
     ]);
   });
 });
+
+describe('the BACKEND column', () => {
+  it('Given a host that also sends jobs to a cluster, When its running jobs and queue are rendered, Then each line says it runs here (local)', () => {
+    expect(renderRunning([{ ...alice, backend: 'local' }], { backendColumn: true })).toEqual([
+      'ID    NAME    BACKEND  USER   PROJECT  GPUS  CPUS  MEMORY  RUNNING FOR  LIMIT  LEFT',
+      '1001  rp1001  local    alice  mnist    0     0-3    16 GB  3m 12s       1h     56m 48s',
+    ]);
+    expect(renderQueue([carol], { backendColumn: true })).toEqual([
+      '#  ID    BACKEND  USER   PROJECT  REQUEST             SINCE  LIMIT   WAITING FOR',
+      '1  4004  local    carol  proj     1 GPU, 1 CPU, 1 GB  1m     1h 30m  1 GPU (0 free)',
+    ]);
+  });
+
+  it('Given a host with no other backend, When rendered, Then there is no BACKEND column', () => {
+    expect(renderRunning([{ ...alice, backend: 'local' }])[0]).not.toContain('BACKEND');
+    const lines = renderHostStatus(
+      {
+        capacity: { gpus: [0], cpus: [0, 1, 2, 3], memoryMb: 64 * GB },
+        used: { gpus: [0], cpus: [0, 1, 2, 3], memoryMb: 16 * GB },
+        running: [alice],
+        queue: [carol],
+      },
+      { backendColumn: true },
+    );
+    expect(lines.filter((line) => line.includes('BACKEND'))).toHaveLength(2);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import type { BackendName } from '../../core/backend-config.js';
 import { ConfigError } from '../../core/errors.js';
+import { slurmStopGraceSeconds } from '../../core/slurm-job-script.js';
 import type { Backend } from '../backend.js';
 import { loadHostConfig } from '../host-setup.js';
 
@@ -25,9 +26,14 @@ export async function configuredBackend(
   const loaded = await loadHostConfig(rpHome);
   const config = loaded.config.backend;
   if (config === undefined || config.type === 'local') return { configured: 'local' };
+  // The container's stop grace on scancel and at the time limit: the host's kill wait.
+  const stopGraceSeconds = slurmStopGraceSeconds(loaded.limits.killWaitSeconds);
   // Loaded only where a cluster is configured: it brings the image export and its dependencies.
   const { openSlurmBackend } = await import('./slurm.js');
-  return { backend: openSlurmBackend({ rpHome, config, takenIds }), configured: 'slurm' };
+  return {
+    backend: openSlurmBackend({ rpHome, config, takenIds, stopGraceSeconds }),
+    configured: 'slurm',
+  };
 }
 
 /**

@@ -4,7 +4,10 @@
  * that names the command, shows Slurm's own words and says what to do.
  */
 import createDebug from 'debug';
+import { join } from 'node:path';
 import { ConfigError, RpError, ExitCode } from '../../core/errors.js';
+import { sshOptions } from '../../core/remote-command.js';
+import { RemoteConnectionError } from '../../core/remotes.js';
 import { shellQuote } from '../../core/slurm-job-script.js';
 import {
   parseSacct,
@@ -14,6 +17,7 @@ import {
   type SlurmJobStatus,
 } from '../../core/slurm-states.js';
 import { ProgramNotFoundError, runProgram, type ExecResult } from '../../host/exec.js';
+import { controlDirectory, RemoteShell } from '../../host/ssh.js';
 
 const debug = createDebug('rp:slurm');
 
@@ -37,10 +41,25 @@ export interface SlurmCli {
 }
 
 const TIMEOUT_MS = 60_000;
+/** How long the shared ssh connection to the login node stays up after rp's last command. */
+const PERSIST_SECONDS = 120;
 
-export function openSlurmCli(options: { ssh?: string }): SlurmCli {
+export interface SlurmCliOptions {
+  /** The login node, as ssh names it; absent: the commands of this machine. */
+  ssh?: string;
+  /** An ssh config file to read instead of ~/.ssh/config (RP_SSH_CONFIG, as for `--on`). */
+  sshConfigFile?: string;
+}
+
+export function openSlurmCli(options: SlurmCliOptions): SlurmCli {
   const via =
     options.ssh === undefined ? 'the Slurm commands on this machine' : `ssh ${options.ssh}`;
+
+  // Every command of one rp shares one ssh connection to the login node, as `--on` does: a
+  // foreground `rp run` polls squeue every second, and login nodes throttle new connections.
+  let sharedArgs: Promise<string[]> | undefined;
+  const sharedConnection = (login: string): Promise<string[]> =>
+    (sharedArgs ??= openSharedConnection(login, options.sshConfigFile));
 
   async function slurm(
     command: string,
@@ -54,6 +73,7 @@ export function openSlurmCli(options: { ssh?: string }): SlurmCli {
         : [
             'ssh',
             [
+              ...(await sharedConnection(options.ssh)),
               '-o',
               'BatchMode=yes',
               options.ssh,
@@ -137,4 +157,36 @@ export function openSlurmCli(options: { ssh?: string }): SlurmCli {
       }
     },
   };
+}
+
+/**
+ * Opens (or finds open) the shared connection to the login node, and returns the ssh options
+ * that make a command use it. The connection stays up PERSIST_SECONDS after rp's last command, so
+ * that `rp ps` after `rp ps` does not log in again either.
+ */
+async function openSharedConnection(login: string, configFile?: string): Promise<string[]> {
+  const controlDir = await controlDirectory();
+  const config = configFile === undefined ? {} : { configFile };
+  // A login node is not an rp remote: it has no project folder, only the ssh side is used.
+  const shell = new RemoteShell({
+    name: login,
+    remote: { target: login, path: '~' },
+    controlDir,
+    ...config,
+  });
+  try {
+    await shell.connect();
+  } catch (error) {
+    if (error instanceof RemoteConnectionError) {
+      throw new SlurmError(`ssh ${login} failed: ${error.message}`, {
+        hint: `check that "ssh ${login}" works without a password (backend.ssh in the host config)`,
+      });
+    }
+    throw error;
+  }
+  return sshOptions(
+    {},
+    { controlPath: join(controlDir, '%C'), persistSeconds: PERSIST_SECONDS, ...config },
+    false,
+  );
 }

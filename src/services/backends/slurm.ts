@@ -9,7 +9,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeBackend, type SlurmBackendConfig } from '../../core/backend-config.js';
 import { sbatchScript, TASK_PLACEHOLDER } from '../../core/slurm-batch.js';
-import { SLURM_JOB_LABEL, slurmJobBody } from '../../core/slurm-job-script.js';
+import {
+  DEFAULT_SLURM_STOP_GRACE_SECONDS,
+  SLURM_JOB_LABEL,
+  slurmJobBody,
+} from '../../core/slurm-job-script.js';
 import { isEnded, type SlurmJobStatus } from '../../core/slurm-states.js';
 import { pushImage, saveImageArchive } from '../../docker/image-distribution.js';
 import { randomToken, systemRandomInt } from '../../host/ids.js';
@@ -19,17 +23,14 @@ import { containerLaunchOf } from '../job-launch.js';
 import { readLogFrom } from './log-file.js';
 import { openSlurmCli, type SlurmCli } from './slurm-cli.js';
 
-/**
- * Seconds the container gets between SIGTERM and SIGKILL when the job is cancelled or reaches its
- * time limit. Slurm SIGKILLs the batch script KillWait seconds after its SIGTERM (30 s by default,
- * 5 s on scripts/slurm/start.sh's cluster): the script must stop the container and write its
- * status within that; whatever outlives it is removed by the Epilog.
- */
-export const SLURM_STOP_GRACE_SECONDS = 3;
-
 export interface SlurmBackendOptions {
   rpHome: string;
   config: SlurmBackendConfig;
+  /**
+   * Seconds a cancelled (or timed-out) job's container gets between SIGTERM and SIGKILL, written
+   * into each job's script; default DEFAULT_SLURM_STOP_GRACE_SECONDS.
+   */
+  stopGraceSeconds?: number;
   /** Ids the local ledger holds, so that no Slurm job takes one of them. */
   takenIds: () => Promise<ReadonlySet<string>>;
   now?: () => Date;
@@ -38,9 +39,15 @@ export interface SlurmBackendOptions {
 
 export function openSlurmBackend(options: SlurmBackendOptions): Backend {
   const { config } = options;
-  const cli = options.cli ?? openSlurmCli({ ...(config.ssh ? { ssh: config.ssh } : {}) });
+  const cli =
+    options.cli ??
+    openSlurmCli({
+      ...(config.ssh ? { ssh: config.ssh } : {}),
+      ...(process.env.RP_SSH_CONFIG ? { sshConfigFile: process.env.RP_SSH_CONFIG } : {}),
+    });
   const store = openSlurmJobStore(options.rpHome, systemRandomInt);
   const now = options.now ?? (() => new Date());
+  const stopGraceSeconds = options.stopGraceSeconds ?? DEFAULT_SLURM_STOP_GRACE_SECONDS;
 
   const backend: Backend = {
     name: 'slurm',
@@ -54,7 +61,7 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
       );
       try {
         await mkdir(record.dir, { recursive: true });
-        const script = batchScriptOf(record, request, config, image);
+        const script = batchScriptOf(record, request, config, image, stopGraceSeconds);
         await writeFile(join(record.dir, 'job.sh'), script, { mode: 0o755 });
         record.slurmJobId = await cli.sbatch(script);
         await store.put(record);
@@ -66,7 +73,10 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
     },
 
     async list() {
-      return (await store.list()).filter((record) => record.slurmJobId !== '').map(toBackendJob);
+      // Listing is where old endings go: rp ps and rp queue list on every call.
+      return (await store.prune(now()))
+        .filter((record) => record.slurmJobId !== '')
+        .map(toBackendJob);
     },
 
     async find(id) {
@@ -96,6 +106,8 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
       return states;
     },
 
+    // The grace is the job's own, written into its script at submit (stopGraceSeconds): scancel's
+    // SIGTERM reaches the script's trap, which stops the container with it.
     async cancel(job, { task }) {
       await cli.scancel([task === undefined ? job.backendJobId : `${job.backendJobId}_${task}`]);
     },
@@ -166,6 +178,7 @@ function batchScriptOf(
   request: SubmitRequest,
   config: SlurmBackendConfig,
   image: { archive: string } | { pull: string },
+  graceSeconds: number,
 ): string {
   const { prepared } = request;
   const launch = containerLaunchOf(prepared, request.groups);
@@ -190,7 +203,7 @@ function batchScriptOf(
     command: launch.command,
     statusFile: record.statusFile,
     isArray: request.array !== undefined,
-    graceSeconds: SLURM_STOP_GRACE_SECONDS,
+    graceSeconds,
     ...(signal ? { warningSignal: signal.name.toUpperCase().replace(/^SIG/, '') } : {}),
   });
   return sbatchScript(

@@ -1,0 +1,81 @@
+/**
+ * The credentials `docker login` stored for a registry, read from the Docker CLI's config file
+ * (`~/.docker/config.json`, or `$DOCKER_CONFIG/config.json`), so that rp can push a Slurm job's
+ * image to `backend.registry` as `docker push` would. Only credentials kept in the file itself
+ * (`auths`) are read; a credential helper (`credsStore`, `credHelpers`) is named, so that rp can
+ * say why it pushes without them. Pure: the file's text in, credentials out.
+ */
+
+/** What the engine's push takes as X-Registry-Auth (empty: no login). */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  serveraddress?: string;
+}
+
+export type RegistryCredentials =
+  { kind: 'stored'; auth: RegistryAuth } | { kind: 'helper'; helper: string } | { kind: 'none' };
+
+/** "https://registry.lab:5000/v1/" and "registry.lab:5000" name the same registry. */
+export function registryHost(address: string): string {
+  return address
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
+}
+
+/** The credentials for `registry` in a Docker CLI config file's text (unreadable: none). */
+export function registryCredentials(configText: string, registry: string): RegistryCredentials {
+  let config: unknown;
+  try {
+    config = JSON.parse(configText);
+  } catch {
+    return { kind: 'none' };
+  }
+  if (typeof config !== 'object' || config === null) return { kind: 'none' };
+  const { auths, credHelpers, credsStore } = config as {
+    auths?: unknown;
+    credHelpers?: unknown;
+    credsStore?: unknown;
+  };
+  const host = registryHost(registry);
+  const helper = entryFor(credHelpers, host);
+  if (typeof helper === 'string' && helper !== '') return { kind: 'helper', helper };
+  const entry = entryFor(auths, host) as
+    { auth?: unknown; identitytoken?: unknown; username?: unknown; password?: unknown } | undefined;
+  if (typeof entry === 'object' && entry !== null) {
+    if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') {
+      return { kind: 'stored', auth: { identitytoken: entry.identitytoken, serveraddress: host } };
+    }
+    const pair =
+      typeof entry.auth === 'string' ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
+    const colon = pair.indexOf(':');
+    if (colon > 0) {
+      return {
+        kind: 'stored',
+        auth: {
+          username: pair.slice(0, colon),
+          password: pair.slice(colon + 1),
+          serveraddress: host,
+        },
+      };
+    }
+    if (typeof entry.username === 'string' && typeof entry.password === 'string') {
+      return {
+        kind: 'stored',
+        auth: { username: entry.username, password: entry.password, serveraddress: host },
+      };
+    }
+  }
+  if (typeof credsStore === 'string' && credsStore !== '')
+    return { kind: 'helper', helper: credsStore };
+  return { kind: 'none' };
+}
+
+function entryFor(map: unknown, host: string): unknown {
+  if (typeof map !== 'object' || map === null) return undefined;
+  const key = Object.keys(map).find((candidate) => registryHost(candidate) === host);
+  return key === undefined ? undefined : (map as Record<string, unknown>)[key];
+}
