@@ -57,6 +57,11 @@ describe.skipIf(skipWithoutSsh)('rp drop --host over ssh', () => {
     project = `/tmp/rp-drop-remote-${process.pid}`;
     await cp(EXAMPLE, project, { recursive: true });
     await chmod(project, 0o755);
+    // Its own image repository: the activities test builds the same example in parallel, and the
+    // cleanup of either must not remove the image of the other's queued job.
+    const info = join(project, '.rp', 'info.json');
+    const settings = JSON.parse(await readFile(info, 'utf8')) as Record<string, unknown>;
+    await writeFile(info, JSON.stringify({ ...settings, tag: 'rp/root-wordcount-remote' }));
     const added = await rpThere([
       'activity',
       'add',
@@ -118,9 +123,10 @@ describe.skipIf(skipWithoutSsh)('rp drop --host over ssh', () => {
     const [queued] = (JSON.parse(drain.stdout) as { queued: Array<{ job: string; user: string }> })
       .queued;
     expect(queued?.user).toBe(server.user);
-    await until('the job to end', async () =>
+    const ended = await until('the job to end', async () =>
       (await readHistory(server.rpHome)).find((record) => record.id === queued?.job),
     );
+    expect(ended).toMatchObject({ ending: 'exited', exitCode: 0 });
     const count = join(server.home, 'rp-output', activity, `far-${queued?.job}`, 'count.txt');
     expect(await readFile(count, 'utf8')).toContain('words 4');
     const owner = (await stat(count)).uid;
