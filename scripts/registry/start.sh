@@ -89,7 +89,10 @@ if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$(printf '%s' "$conf_text")" ]; th
 fi
 
 # --- 3. the daemon -------------------------------------------------------------------------------
-alive() { [ -f "$state/registry.pid" ] && kill -0 "$(cat "$state/registry.pid")" 2>/dev/null; }
+# Whether process $1 runs a command line holding $2: a pid file can outlive its process, and on a
+# machine that has run for long its number may belong to another process by now.
+runs() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+alive() { [ -f "$state/registry.pid" ] && runs "$(cat "$state/registry.pid")" "docker-registry serve $conf"; }
 # Up means the API answers: 200, or 401 where a login is asked for.
 answers() {
   code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "http://$address/v2/" 2>/dev/null) || return 1

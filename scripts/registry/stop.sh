@@ -8,9 +8,12 @@ say() { echo "registry/stop: $*" >&2; }
   say "run as root"
   exit 1
 }
+# Whether process $1 runs a command line holding $2: a pid file can outlive its process, and on a
+# machine that has run for long its number may belong to another process by now.
+runs() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
 if [ -f "$state/registry.pid" ]; then
   pid=$(cat "$state/registry.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  if runs "$pid" "docker-registry serve $state/config.yml"; then
     say "stopping the registry ($pid)"
     kill "$pid"
     for _ in $(seq 1 50); do

@@ -230,7 +230,9 @@ LogFile=$log_dir/slurmdbd.log
 fi
 
 # --- 4. daemons ---------------------------------------------------------------------------------
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether the daemon of a pid file (slurmd.pid: slurmd) runs: a pid file can outlive its process,
+# and on a machine that has run for long its number may belong to another process by now.
+alive() { [ -f "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = "$(basename "$1" .pid)" ]; }
 
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   [ -f /etc/munge/munge.key ] || {

@@ -15,7 +15,8 @@ stop_daemon() { # name pidfile
   [ -f "$2" ] || return 0
   local pid
   pid=$(cat "$2")
-  if kill -0 "$pid" 2>/dev/null; then
+  # Only the daemon itself: the pid file may have outlived it and its number gone to another.
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]; then
     say "stopping $1 ($pid)"
     kill "$pid"
     for _ in $(seq 1 100); do
@@ -32,7 +33,7 @@ stop_daemon() { # name pidfile
 
 # Jobs still queued or running would be requeued at the next start: cancel them first.
 if command -v scancel >/dev/null 2>&1 && [ -f /run/slurm/slurmctld.pid ] &&
-  kill -0 "$(cat /run/slurm/slurmctld.pid)" 2>/dev/null; then
+  [ "$(cat "/proc/$(cat /run/slurm/slurmctld.pid)/comm" 2>/dev/null)" = slurmctld ]; then
   timeout 10 scancel --full --quiet --user=root >/dev/null 2>&1 || true
 fi
 

@@ -154,7 +154,10 @@ mkdir -p /run/sshd
 chmod 755 /run/sshd
 /usr/sbin/sshd -t -f "$conf" || die "sshd refuses its configuration $conf"
 
-alive() { [ -f "$state/sshd.pid" ] && kill -0 "$(cat "$state/sshd.pid")" 2>/dev/null; }
+# Whether process $1 runs a command line holding $2: a pid file can outlive its process, and on a
+# machine that has run for long its number may belong to another process by now.
+runs() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+alive() { [ -f "$state/sshd.pid" ] && runs "$(cat "$state/sshd.pid")" "$conf"; }
 if [ -n "$changed" ] && alive; then
   say "configuration changed: restarting sshd"
   kill "$(cat "$state/sshd.pid")"

@@ -10,9 +10,12 @@ say() { echo "ssh/stop: $*" >&2; }
   say "run as root"
   exit 1
 }
+# Whether process $1 runs a command line holding $2: a pid file can outlive its process, and on a
+# machine that has run for long its number may belong to another process by now.
+runs() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
 if [ -f "$state/sshd.pid" ]; then
   pid=$(cat "$state/sshd.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  if runs "$pid" "$state/sshd_config"; then
     say "stopping sshd ($pid)"
     kill "$pid"
     for _ in $(seq 1 50); do
