@@ -47,6 +47,12 @@ export interface SlurmContainerSpec {
   labels: Readonly<Record<string, string>>;
   /** The argument vector; in an array, `{i}` stands for the task index. */
   command: readonly string[];
+  /**
+   * A sweep's tasks, each with its own argument vector and environment (RP_SWEEP_*): the script
+   * picks the task's by `$SLURM_ARRAY_TASK_ID`. Absent for a plain array, whose tasks differ only
+   * by the index `{i}`.
+   */
+  sweepTasks?: ReadonlyArray<SweepTask>;
   /** Where the exit code goes; an array's path holds `{task}`. */
   statusFile: string;
   isArray: boolean;
@@ -54,6 +60,13 @@ export interface SlurmContainerSpec {
   graceSeconds: number;
   /** `--signal NAME@S`: the warning Slurm sends the batch shell, passed on to the container. */
   warningSignal?: string;
+}
+
+/** One task of a sweep, its placeholders filled in. */
+export interface SweepTask {
+  task: number;
+  command: readonly string[];
+  env: Readonly<Record<string, string>>;
 }
 
 /** A word for bash: single-quoted, so nothing in it is expanded. */
@@ -136,6 +149,9 @@ export function slurmJobBody(spec: SlurmContainerSpec): string[] {
             '")',
         ]
       : ['rp_task=()']),
+    ...(spec.sweepTasks === undefined
+      ? [`rp_command=(${spec.command.map((word) => taskWord(word, spec.isArray, 'i')).join(' ')})`]
+      : sweepCase(spec.sweepTasks)),
     '# scancel and the time limit send TERM to this shell: stop the container within its grace.',
     `trap 'docker stop --time=${spec.graceSeconds} "$rp_name" >/dev/null 2>&1' TERM`,
     ...signalTrap,
@@ -144,7 +160,7 @@ export function slurmJobBody(spec: SlurmContainerSpec): string[] {
       `--label=${SLURM_JOB_LABEL}="$SLURM_JOB_ID"`,
       ...runArgs,
       '"$rp_image"',
-      ...spec.command.map((word) => taskWord(word, spec.isArray, 'i')),
+      '"${rp_command[@]}"',
       '&',
     ].join(' '),
     'rp_pid=$!',
@@ -155,5 +171,22 @@ export function slurmJobBody(spec: SlurmContainerSpec): string[] {
     '  kill -0 "$rp_pid" 2>/dev/null || break',
     'done',
     'rp_end "$rp_code"',
+  ];
+}
+
+/** The lines that set a sweep task's argument vector and RP_SWEEP_* variables by its index. */
+function sweepCase(tasks: ReadonlyArray<SweepTask>): string[] {
+  return [
+    "# A sweep: each task's script line and values, by its index.",
+    'case "$SLURM_ARRAY_TASK_ID" in',
+    ...tasks.map((task) => {
+      const words = task.command.map(shellQuote).join(' ');
+      const env = Object.entries(task.env)
+        .map(([key, value]) => shellQuote(`--env=${key}=${value}`))
+        .join(' ');
+      return `  ${task.task}) rp_command=(${words}); rp_task+=(${env}) ;;`;
+    }),
+    '  *) echo "rp: this sweep has no task $SLURM_ARRAY_TASK_ID" >&2; rp_end 125 ;;',
+    'esac',
   ];
 }

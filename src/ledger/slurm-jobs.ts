@@ -55,8 +55,13 @@ export interface SlurmJobStore {
   /**
    * Removes the records of jobs that ended more than `keptMs` ago (recordExpired), so the folder
    * does not grow for ever and their ids are free again; returns the records kept, as list().
+   * `release` is asked first for each (it removes the job's files): a record it answers false for
+   * stays, to be pruned at a later call.
    */
-  prune(now: Date, keptMs?: number): Promise<SlurmJobRecord[]>;
+  prune(
+    now: Date,
+    options?: { keptMs?: number; release?: (record: SlurmJobRecord) => Promise<boolean> },
+  ): Promise<SlurmJobRecord[]>;
 }
 
 export function openSlurmJobStore(
@@ -122,12 +127,19 @@ export function openSlurmJobStore(
     async remove(id) {
       await unlink(file(id)).catch(() => undefined);
     },
-    async prune(now, keptMs) {
+    async prune(now, { keptMs, release } = {}) {
       const records = await store.list();
       const expired = records.filter((record) => recordExpired(record, now, keptMs));
-      // Another rp may prune the same record at the same moment: remove() ignores a missing file.
-      await Promise.all(expired.map((record) => store.remove(record.id)));
-      return records.filter((record) => !expired.includes(record));
+      const removed = new Set<SlurmJobRecord>();
+      await Promise.all(
+        expired.map(async (record) => {
+          if (release !== undefined && !(await release(record))) return;
+          // Another rp may prune the same record at the same moment: remove() ignores a missing file.
+          await store.remove(record.id);
+          removed.add(record);
+        }),
+      );
+      return records.filter((record) => !removed.has(record));
     },
   };
   return store;

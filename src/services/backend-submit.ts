@@ -1,15 +1,18 @@
 /**
  * `rp run` on a backend other than this machine (`--backend slurm`, or the host config's): the job
  * is checked and its image built exactly as for a local job (prepareJob), then handed to the
- * backend: in the foreground (streamed, exits with the script's code), detached, or as an array.
+ * backend: in the foreground (streamed, exits with the script's code), detached, or as an array
+ * (`--array`, or a `--sweep` grid numbered 0..n-1 the way a local sweep is).
  */
-import { parseArraySpec } from '../core/array-spec.js';
+import type { ArraySpec } from '../core/array-spec.js';
 import { UsageError } from '../core/errors.js';
+import { taskCommand } from '../core/launch-spec.js';
 import { jobName } from '../core/naming.js';
 import { supplementaryGroups } from '../host/identity.js';
 import type { Backend, BackendJob } from './backend.js';
 import { runOnBackend, type BackendRunIo } from './backend-run.js';
 import { prepareJob, type JobRequestOptions } from './run-job.js';
+import { planTasks } from './submit-array.js';
 
 export interface BackendSubmitOptions {
   array?: string;
@@ -33,11 +36,6 @@ export async function submitToBackend(
   options: BackendSubmitOptions,
 ): Promise<BackendSubmitResult> {
   const flag = `--backend ${backend.name}`;
-  if (options.sweep !== undefined && options.sweep.length > 0) {
-    throw new UsageError(`--sweep is not available with ${flag} yet`, {
-      hint: 'use --array with {i} in --script, or run the sweep with --backend local',
-    });
-  }
   if (options.noWait) {
     throw new UsageError(`--no-wait does not apply with ${flag}`, {
       hint: 'the cluster decides when the job starts; "rp ps" shows why it waits',
@@ -48,13 +46,28 @@ export async function submitToBackend(
       hint: 'the log is kept on the shared folder: "rp logs ID" prints it',
     });
   }
-  const array = options.array === undefined ? undefined : parseArraySpec(options.array);
+  // Before anything is built: a bad spec or placeholder is a usage error at once.
+  const planned =
+    options.array !== undefined || (options.sweep ?? []).length > 0
+      ? planTasks({ ...options }, request.script ?? '')
+      : undefined;
+  const array: ArraySpec | undefined = planned && {
+    indices: planned.tasks.map((task) => task.task),
+    ...(planned.limit === undefined ? {} : { maxRunning: planned.limit }),
+  };
+  const sweep =
+    planned?.sweep !== undefined && planned.sweep.length > 0 ? planned.sweep : undefined;
   const prepared = await prepareJob(request);
+  // The placeholders of the argument vector, as each task's will be filled in.
+  if (planned !== undefined) {
+    taskCommand({ command: prepared.command, ...planned }, { id: '1000', array: { task: 0 } });
+  }
   const submit = {
     prepared,
     user: request.user,
     groups: supplementaryGroups(),
     ...(array === undefined ? {} : { array }),
+    ...(sweep === undefined ? {} : { sweep }),
   };
   if (array === undefined && !options.detach) {
     const exitCode = await runOnBackend(backend, submit, options.io);

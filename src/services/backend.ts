@@ -4,7 +4,7 @@
  * backend-jobs.ts) and the commands do not know which backend they talk to; the Slurm backend is
  * src/services/backends/slurm.ts, a fake one for unit tests is test/support/fake-backend.ts.
  */
-import type { ArraySpec } from '../core/array-spec.js';
+import type { ArraySpec, SweepParameter } from '../core/array-spec.js';
 import type { BackendName } from '../core/backend-config.js';
 import type { ResourceRequest } from '../core/ledger-state.js';
 import type { SlurmJobPhase } from '../core/slurm-states.js';
@@ -56,6 +56,8 @@ export interface SubmitRequest {
   user: HostUser;
   groups: readonly number[];
   array?: ArraySpec;
+  /** A grid (`--sweep`): `array` then numbers its tasks 0..n-1, the grid's order. */
+  sweep?: readonly SweepParameter[];
 }
 
 export interface BackendDescription {

@@ -51,7 +51,8 @@ describe('the batch script body of a Slurm job', () => {
     expect(text).toContain(`--memory=${512 * 1024 * 1024}`);
     expect(text).toContain('--label=rp.slurm-job="$SLURM_JOB_ID"');
     expect(text).toContain('--env=RP_JOB_ID=1234');
-    expect(text).toContain(`"$rp_image" ./train.sh 'it'\\''s' --seed '{i}' &`);
+    expect(text).toContain(`rp_command=(./train.sh 'it'\\''s' --seed '{i}')`);
+    expect(text).toContain('"$rp_image" "${rp_command[@]}" &');
     expect(text).toContain(
       'docker load --quiet --input /shared/rp/images/rp_alice-proj_0123abcd.tar',
     );
@@ -62,8 +63,46 @@ describe('the batch script body of a Slurm job', () => {
     const text = body({ isArray: true, statusFile: '/s/status-{task}' });
     execFileSync('bash', ['-n'], { input: text });
     expect(text).toContain('rp_status=/s/status-"$SLURM_ARRAY_TASK_ID"');
-    expect(text).toContain('--seed "$SLURM_ARRAY_TASK_ID" &');
+    expect(text).toContain('--seed "$SLURM_ARRAY_TASK_ID")');
     expect(text).toContain('--env="RP_ARRAY_TASK_ID=$SLURM_ARRAY_TASK_ID"');
+  });
+
+  it("Given a sweep, When a task's lines run, Then it gets its own script line and RP_SWEEP_ values, and an unknown task ends 125", () => {
+    const sweepTasks = [
+      { task: 0, command: ['./train.sh', '--lr', '1e-3'], env: { RP_SWEEP_LR: '1e-3' } },
+      { task: 1, command: ['./train.sh', '--lr', "it's"], env: { RP_SWEEP_LR: "it's" } },
+    ];
+    const text = body({ isArray: true, statusFile: '/s/status-{task}', sweepTasks });
+    execFileSync('bash', ['-n'], { input: text });
+    // The lines from the task's options to the end of the case, then what they chose.
+    const lines = text.split('\n');
+    const from = lines.findIndex((line) => line.startsWith('rp_task='));
+    const to = lines.indexOf('esac');
+    const picked = (task: string): string[] =>
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          'rp_end() { echo "ended $1"; exit "$1"; }\n' +
+            [
+              ...lines.slice(from, to + 1),
+              'printf "%s\\n" "${rp_command[@]}" "${rp_task[@]}"',
+            ].join('\n'),
+        ],
+        { env: { SLURM_ARRAY_TASK_ID: task }, stdio: 'pipe' },
+      )
+        .toString()
+        .trim()
+        .split('\n');
+    expect(picked('1')).toEqual([
+      './train.sh',
+      '--lr',
+      "it's",
+      '--env=RP_ARRAY_TASK_ID=1',
+      '--env=RP_ARRAY_JOB_ID=1234',
+      "--env=RP_SWEEP_LR=it's",
+    ]);
+    expect(() => picked('7')).toThrow(/no task 7/);
   });
 
   it('Given a warning signal, When rendered, Then the batch shell passes it on to the container', () => {

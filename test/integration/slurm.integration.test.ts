@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertDockerForCi, docker } from '../support/docker.js';
@@ -217,6 +217,83 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     expect(taskRows.map((row) => row.backendJobId).sort()).toEqual(
       [0, 1, 2].map((task) => `${slurmJobId}_${task}`),
     );
+  });
+
+  it('Given --sweep, When submitted, Then the grid runs as one Slurm array and each task sees its values', async () => {
+    await project.script(
+      'grid.sh',
+      'echo "lr $1 seed $2 env $RP_SWEEP_LR/$RP_SWEEP_SEED task $RP_ARRAY_TASK_ID"',
+    );
+    const typo = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--sweep',
+      'lr=1e-3,3e-4',
+      '--script=grid.sh {lrr}',
+    ]);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toContain('--script: no value for {lrr}');
+
+    const result = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--sweep',
+      'lr=1e-3,3e-4',
+      '--sweep',
+      'seed=1..2',
+      '--script=grid.sh {lr} {seed}',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('runs 4 task(s)');
+    const match = /waiting to be scheduled as rp(\d{4}) \(slurm job (\d+)\)/.exec(result.stderr);
+    const [id, slurmJobId] = [match?.[1] as string, match?.[2] as string];
+    submitted.push(slurmJobId);
+    expect((await scontrolJob(slurmJobId)).ArrayJobId).toBe(slurmJobId);
+    const grid = [
+      ['1e-3', '1'],
+      ['1e-3', '2'],
+      ['3e-4', '1'],
+      ['3e-4', '2'],
+    ];
+    for (const [task, [lr, seed]] of grid.entries()) {
+      await untilPhase(id, ['completed'], task);
+      const logs = await project.rp(['logs', `${id}_${task}`]);
+      expect(logs.stdout).toContain(`lr ${lr} seed ${seed} env ${lr}/${seed} task ${task}`);
+    }
+  });
+
+  it('Given a job that ended over a week ago, When rp ps lists, Then its record and its folder on the shared folder go, and a folder rp did not make for it stays', async () => {
+    await project.script('quick.sh', 'echo quick');
+    const result = await project.rp(['run', '--backend', 'slurm', '--script=quick.sh']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const id = /as rp(\d{4})/.exec(result.stderr)?.[1] as string;
+    const records = join(project.rpHome, 'queue', 'slurm');
+    const record = JSON.parse(await readFile(join(records, `${id}.json`), 'utf8')) as {
+      dir: string;
+      ended: Record<string, { at: string }>;
+    };
+    expect(record.dir.startsWith(join(project.dir, '.shared', 'jobs'))).toBe(true);
+    expect((await stat(record.dir)).isDirectory()).toBe(true);
+    // Its end moved back 8 days; a record naming a folder rp does not make job folders in.
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3600_000).toISOString();
+    const aged = { ...record, ended: { '': { phase: 'completed', exitCode: 0, at: weekAgo } } };
+    await writeFile(join(records, `${id}.json`), JSON.stringify(aged));
+    const precious = join(project.dir, 'precious');
+    await mkdir(precious);
+    const forged = id === '9999' ? '9998' : '9999';
+    await writeFile(
+      join(records, `${forged}.json`),
+      JSON.stringify({ ...aged, id: forged, slurmJobId: '1', dir: precious }),
+    );
+
+    expect(await rowOf(id)).toBeUndefined();
+
+    await expect(stat(join(records, `${id}.json`))).rejects.toThrow(/ENOENT/);
+    await expect(stat(record.dir)).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(records, `${forged}.json`))).rejects.toThrow(/ENOENT/);
+    expect((await stat(precious)).isDirectory()).toBe(true);
   });
 
   it("Given a request the cluster cannot meet, When submitted, Then rp exits 125 with sbatch's own words and keeps no record", async () => {

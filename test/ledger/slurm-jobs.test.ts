@@ -82,6 +82,24 @@ describe("the Slurm backend's job records", () => {
     expect(await store.prune(later)).toEqual([]);
   });
 
+  it("Given a release that cannot remove one expired job's files, When pruned, Then that record stays for a later prune and the other goes", async () => {
+    const { store, add } = storeWithIds('3001', '3002');
+    const ended = { '': { phase: 'completed', exitCode: 0, at: ago(8 * DAY) } };
+    await add(record('3001', { ended }));
+    await add(record('3002', { ended }));
+    const asked: string[] = [];
+    const release = async (each: SlurmJobRecord): Promise<boolean> => {
+      asked.push(each.id);
+      return each.id !== '3001';
+    };
+
+    const kept = await store.prune(NOW, { release });
+
+    expect(asked.sort()).toEqual(['3001', '3002']);
+    expect(kept.map((each) => each.id)).toEqual(['3001']);
+    expect(await readdir(store.dir)).toEqual(['3001.json']);
+  });
+
   it('Given no records folder yet, When pruned, Then nothing happens', async () => {
     expect(await openSlurmJobStore(rpHome, () => 0).prune(NOW)).toEqual([]);
   });

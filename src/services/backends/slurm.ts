@@ -5,14 +5,17 @@
  * the status file the script writes and from sacct where the cluster keeps accounting; an ending
  * once seen is kept in the job's record (src/ledger/slurm-jobs.ts).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { ArraySpec, SweepParameter } from '../../core/array-spec.js';
 import { describeBackend, type SlurmBackendConfig } from '../../core/backend-config.js';
+import { taskCommand } from '../../core/launch-spec.js';
 import { sbatchScript, TASK_PLACEHOLDER } from '../../core/slurm-batch.js';
 import {
   DEFAULT_SLURM_STOP_GRACE_SECONDS,
   SLURM_JOB_LABEL,
   slurmJobBody,
+  type SweepTask,
 } from '../../core/slurm-job-script.js';
 import { isEnded, type SlurmJobStatus } from '../../core/slurm-states.js';
 import { pushImage, saveImageArchive } from '../../docker/image-distribution.js';
@@ -74,7 +77,9 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
 
     async list() {
       // Listing is where old endings go: rp ps and rp queue list on every call.
-      return (await store.prune(now()))
+      const release = (record: SlurmJobRecord): Promise<boolean> =>
+        removeJobFolder(config.sharedDir, record);
+      return (await store.prune(now(), { release }))
         .filter((record) => record.slurmJobId !== '')
         .map(toBackendJob);
     },
@@ -201,6 +206,9 @@ function batchScriptOf(
       'rp.backend': 'slurm',
     },
     command: launch.command,
+    ...(request.sweep && request.array
+      ? { sweepTasks: sweepTasksOf(record.id, launch.command, request.sweep, request.array) }
+      : {}),
     statusFile: record.statusFile,
     isArray: request.array !== undefined,
     graceSeconds,
@@ -221,6 +229,40 @@ function batchScriptOf(
     },
     body,
   );
+}
+
+/**
+ * Removes an expired job's folder on the shared folder (its script, logs and status files) before
+ * its record goes; false when this user may not (another user's job: its owner's next listing
+ * removes it, or root's). Only a folder where rp makes them, `<sharedDir>/jobs/<user>/rp<id>-…`,
+ * is removed, whatever the record says.
+ */
+async function removeJobFolder(sharedDir: string, record: SlurmJobRecord): Promise<boolean> {
+  const made = join(sharedDir, 'jobs', record.user);
+  if (dirname(record.dir) !== made || !basename(record.dir).startsWith(`rp${record.id}-`)) {
+    return true;
+  }
+  try {
+    await rm(record.dir, { recursive: true, force: true });
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') return false;
+    throw error;
+  }
+}
+
+/** Each task of a sweep with its placeholders filled in, as a local sweep's task runs. */
+function sweepTasksOf(
+  id: string,
+  command: readonly string[],
+  sweep: readonly SweepParameter[],
+  array: ArraySpec,
+): SweepTask[] {
+  return array.indices.map((task) => ({
+    task,
+    ...taskCommand({ command: [...command], sweep: [...sweep] }, { id, array: { task } }),
+  }));
 }
 
 function toBackendJob(record: SlurmJobRecord): BackendJob {
