@@ -1,9 +1,9 @@
 /**
  * The credentials `docker login` stored for a registry, read from the Docker CLI's config file
  * (`~/.docker/config.json`, or `$DOCKER_CONFIG/config.json`), so that rp can push a Slurm job's
- * image to `backend.registry` as `docker push` would. Only credentials kept in the file itself
- * (`auths`) are read; a credential helper (`credsStore`, `credHelpers`) is named, so that rp can
- * say why it pushes without them. Pure: the file's text in, credentials out.
+ * image to `backend.registry` as `docker push` would: those kept in the file itself (`auths`), or
+ * the credential helper that keeps them (`credHelpers`, `credsStore`), whose answer to `get` is
+ * read by credentialsFromHelper. Pure: the file's and the helper's text in, credentials out.
  */
 
 /** What the engine's push takes as X-Registry-Auth (empty: no login). */
@@ -78,4 +78,27 @@ function entryFor(map: unknown, host: string): unknown {
   if (typeof map !== 'object' || map === null) return undefined;
   const key = Object.keys(map).find((candidate) => registryHost(candidate) === host);
   return key === undefined ? undefined : (map as Record<string, unknown>)[key];
+}
+
+/** The username a credential helper gives for an identity token instead of a password. */
+const TOKEN_USERNAME = '<token>';
+
+/**
+ * The credentials in a credential helper's answer to `get` (`{"ServerURL", "Username",
+ * "Secret"}`, the protocol of docker-credential-helpers), or undefined when it holds none.
+ */
+export function credentialsFromHelper(answer: string, registry: string): RegistryAuth | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { Username: username, Secret: secret } = parsed as { Username?: unknown; Secret?: unknown };
+  if (typeof secret !== 'string' || secret === '') return undefined;
+  const serveraddress = registryHost(registry);
+  if (username === TOKEN_USERNAME) return { identitytoken: secret, serveraddress };
+  if (typeof username !== 'string' || username === '') return undefined;
+  return { username, password: secret, serveraddress };
 }

@@ -11,7 +11,13 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DockerError } from '../core/errors.js';
-import { registryCredentials, type RegistryAuth } from '../core/registry-auth.js';
+import {
+  credentialsFromHelper,
+  registryCredentials,
+  registryHost,
+  type RegistryAuth,
+} from '../core/registry-auth.js';
+import { ProgramNotFoundError, runProgram } from '../host/exec.js';
 import { randomToken } from '../host/ids.js';
 import { messageOf } from './engine-errors.js';
 
@@ -77,13 +83,17 @@ export async function pushImage(reference: string, registry: string): Promise<st
       hint:
         login.helper === undefined
           ? `check backend.registry in the host config, and "docker login ${registry}" if it needs one`
-          : `rp reads only the logins stored in ${login.file} itself, and yours for ${registry} are kept by docker-credential-${login.helper}; check backend.registry, or log in without a credential helper`,
+          : `the login came from docker-credential-${login.helper} (named in ${login.file}); check backend.registry, and "docker login ${registry}" if it needs a new one`,
     });
   }
   return `${remote}:${tag}`;
 }
 
-/** The Docker CLI's stored login for `registry` ($DOCKER_CONFIG or ~/.docker/config.json). */
+/**
+ * The Docker CLI's login for `registry` ($DOCKER_CONFIG or ~/.docker/config.json): stored in the
+ * file, or asked of the credential helper it names (`docker-credential-<name> get`), as the
+ * Docker CLI does.
+ */
 async function loginFor(
   registry: string,
 ): Promise<{ auth: RegistryAuth; file: string; helper?: string }> {
@@ -92,12 +102,37 @@ async function loginFor(
   const credentials = registryCredentials(text, registry);
   debug('login for %s: %s', registry, credentials.kind);
   if (credentials.kind === 'stored') return { auth: credentials.auth, file };
-  return {
-    auth: {},
-    file,
-    ...(credentials.kind === 'helper' ? { helper: credentials.helper } : {}),
-  };
+  if (credentials.kind === 'none') return { auth: {}, file };
+  const { helper } = credentials;
+  return { auth: (await askHelper(helper, registry, file)) ?? {}, file, helper };
 }
+
+/** A credential helper's login for `registry`, or undefined when it keeps none. */
+async function askHelper(
+  helper: string,
+  registry: string,
+  file: string,
+): Promise<RegistryAuth | undefined> {
+  const program = `docker-credential-${helper}`;
+  let answer;
+  try {
+    answer = await runProgram(program, ['get'], {
+      input: registryHost(registry),
+      timeoutMs: HELPER_TIMEOUT_MS,
+    });
+  } catch (error) {
+    if (!(error instanceof ProgramNotFoundError)) throw error;
+    throw new DockerError(`${file} keeps the logins in ${program}, which is not installed`, {
+      hint: `install ${program}, or remove "credsStore"/"credHelpers" from ${file} and run "docker login ${registry}" again`,
+    });
+  }
+  debug('%s get: exit %d', program, answer.exitCode);
+  // "credentials not found" is an exit of 1: no login, as for a registry that needs none.
+  return answer.exitCode === 0 ? credentialsFromHelper(answer.stdout, registry) : undefined;
+}
+
+/** How long a credential helper may take (one that asks for a passphrase never answers). */
+const HELPER_TIMEOUT_MS = 30_000;
 
 function splitReference(reference: string): [string, string | undefined] {
   const colon = reference.lastIndexOf(':');

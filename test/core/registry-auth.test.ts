@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { registryCredentials, registryHost } from '../../src/core/registry-auth.js';
+import {
+  credentialsFromHelper,
+  registryCredentials,
+  registryHost,
+} from '../../src/core/registry-auth.js';
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
@@ -34,6 +38,30 @@ describe('the login rp pushes a Slurm job image with', () => {
       kind: 'helper',
       helper: 'desktop',
     });
+  });
+
+  it("Given a credential helper's answer to get, When read, Then its username and secret (or identity token) are the login", () => {
+    const answer = (fields: Record<string, string>): string =>
+      JSON.stringify({ ServerURL: 'registry.lab', ...fields });
+    expect(
+      credentialsFromHelper(answer({ Username: 'bob', Secret: 'pw' }), 'http://registry.lab/'),
+    ).toEqual({
+      username: 'bob',
+      password: 'pw',
+      serveraddress: 'registry.lab',
+    });
+    expect(
+      credentialsFromHelper(answer({ Username: '<token>', Secret: 'tok' }), 'registry.lab'),
+    ).toEqual({
+      identitytoken: 'tok',
+      serveraddress: 'registry.lab',
+    });
+    expect(
+      credentialsFromHelper(answer({ Username: 'bob', Secret: '' }), 'registry.lab'),
+    ).toBeUndefined();
+    expect(
+      credentialsFromHelper('credentials not found in native keychain', 'registry.lab'),
+    ).toBeUndefined();
   });
 
   it('Given no config, a broken one or a login for another registry, When read, Then there is none', () => {

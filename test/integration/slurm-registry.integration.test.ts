@@ -134,8 +134,9 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm with backend.registry'
 
 /**
  * A registry that asks for a login (the same script, htpasswd): rp pushes with the credentials
- * `docker login` stored in the Docker CLI's config.json ($DOCKER_CONFIG here), as `docker push`
- * would, and without them the push fails with a hint to log in.
+ * `docker login` stored in the Docker CLI's config.json ($DOCKER_CONFIG here), or with those its
+ * credential helper gives, as `docker push` would, and without them the push fails with a hint
+ * to log in.
  */
 describe.skipIf(skipWithoutSlurm)(
   'rp run --backend slurm with a registry that asks for a login',
@@ -145,10 +146,14 @@ describe.skipIf(skipWithoutSlurm)(
     const pushed: Array<{ repository: string; tag: string }> = [];
 
     /** A Docker CLI config folder holding `auths`, as `docker login` writes it. */
-    const dockerConfig = async (name: string, auths: Record<string, unknown>): Promise<string> => {
+    const dockerConfig = async (
+      name: string,
+      auths: Record<string, unknown>,
+      more: Record<string, unknown> = {},
+    ): Promise<string> => {
       const dir = join(project.dir, name);
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths }));
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths, ...more }));
       return dir;
     };
 
@@ -180,6 +185,48 @@ describe.skipIf(skipWithoutSlurm)(
       expect(result.exitCode, result.stderr).toBe(125);
       expect(result.stderr).toContain(`could not push`);
       expect(result.stderr).toContain(`docker login ${registry.address}`);
+    });
+
+    it('Given a credential helper named in config.json but not installed, When submitted, Then rp exits 125 naming the helper', async () => {
+      const DOCKER_CONFIG = await dockerConfig(
+        '.docker-missing-helper',
+        {},
+        { credsStore: 'rpnone' },
+      );
+      const result = await project.rp(['run', '--backend', 'slurm', '--script=hello.sh'], {
+        env: { DOCKER_CONFIG },
+      });
+      expect(result.exitCode, result.stderr).toBe(125);
+      expect(result.stderr).toContain('docker-credential-rpnone, which is not installed');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('Given the login kept by a credential helper, When submitted, Then rp asks the helper, pushes with its login and the job runs', async () => {
+      // A helper as docker-credential-helpers makes them: `get` reads the registry on stdin.
+      const bin = join(project.dir, '.helper-bin');
+      await mkdir(bin, { recursive: true });
+      const [user, secret] = (registry.login as string).split(':') as [string, string];
+      const asked = join(bin, 'asked');
+      await writeFile(
+        join(bin, 'docker-credential-rptest'),
+        [
+          '#!/bin/sh',
+          '[ "$1" = get ] || exit 1',
+          'read -r host',
+          `echo "$host" >> ${asked}`,
+          `[ "$host" = ${registry.address} ] || { echo "credentials not found in native keychain"; exit 1; }`,
+          `printf '{"ServerURL":"%s","Username":"${user}","Secret":"${secret}"}\\n' "$host"`,
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const DOCKER_CONFIG = await dockerConfig('.docker-helper', {}, { credsStore: 'rptest' });
+      const result = await project.rp(['run', '--backend', 'slurm', '--script=hello.sh'], {
+        env: { DOCKER_CONFIG, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain('hello through a login');
+      expect((await readFile(asked, 'utf8')).trim()).toBe(registry.address);
     });
 
     it('Given the login docker login stored, When submitted, Then rp pushes with it and the job runs', async () => {
