@@ -11,6 +11,7 @@ import { jobName } from '../core/naming.js';
 import { supplementaryGroups } from '../host/identity.js';
 import type { Backend, BackendJob } from './backend.js';
 import { runOnBackend, type BackendRunIo } from './backend-run.js';
+import { logFilePath } from './job-spec.js';
 import { prepareJob, type JobRequestOptions } from './run-job.js';
 import { planTasks } from './submit-array.js';
 
@@ -35,15 +36,10 @@ export async function submitToBackend(
   request: JobRequestOptions,
   options: BackendSubmitOptions,
 ): Promise<BackendSubmitResult> {
-  const flag = `--backend ${backend.name}`;
   if (options.noWait) {
-    throw new UsageError(`--no-wait does not apply with ${flag}`, {
+    // sbatch has no way to refuse a job that would wait (its --immediate is gone since Slurm 21).
+    throw new UsageError(`--no-wait does not apply with --backend ${backend.name}`, {
       hint: 'the cluster decides when the job starts; "rp ps" shows why it waits',
-    });
-  }
-  if (options.outfileName !== undefined) {
-    throw new UsageError(`--outfile_name does not apply with ${flag}`, {
-      hint: 'the log is kept on the shared folder: "rp logs ID" prints it',
     });
   }
   // Before anything is built: a bad spec or placeholder is a usage error at once.
@@ -58,6 +54,10 @@ export async function submitToBackend(
   const sweep =
     planned?.sweep !== undefined && planned.sweep.length > 0 ? planned.sweep : undefined;
   const prepared = await prepareJob(request);
+  const { info } = prepared.project;
+  const logName = options.outfileName ?? (info.stdout_to_file ? info.name : undefined);
+  // Its checks of the name, before anything is submitted.
+  logFilePath(prepared.project, logName, request.session.clock.now());
   // The placeholders of the argument vector, as each task's will be filled in.
   if (planned !== undefined) {
     taskCommand({ command: prepared.command, ...planned }, { id: '1000', array: { task: 0 } });
@@ -68,6 +68,7 @@ export async function submitToBackend(
     groups: supplementaryGroups(),
     ...(array === undefined ? {} : { array }),
     ...(sweep === undefined ? {} : { sweep }),
+    ...(logName === undefined ? {} : { logName }),
   };
   if (array === undefined && !options.detach) {
     const exitCode = await runOnBackend(backend, submit, options.io);

@@ -58,6 +58,11 @@ export interface SubmitRequest {
   array?: ArraySpec;
   /** A grid (`--sweep`): `array` then numbers its tasks 0..n-1, the grid's order. */
   sweep?: readonly SweepParameter[];
+  /**
+   * The job's log goes to the project's `.rp/logs/` under this name (`--outfile_name`, or the
+   * project's own with `stdout_to_file`), as a local job's; absent: the backend keeps it.
+   */
+  logName?: string;
 }
 
 export interface BackendDescription {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertDockerForCi, docker } from '../support/docker.js';
@@ -294,6 +294,49 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     await expect(stat(record.dir)).rejects.toThrow(/ENOENT/);
     await expect(stat(join(records, `${forged}.json`))).rejects.toThrow(/ENOENT/);
     expect((await stat(precious)).isDirectory()).toBe(true);
+  });
+
+  it("Given --outfile_name, When the job runs, Then its output is in the project's .rp/logs/NAME_<date>_<id>.log, as a local job's, and rp logs prints it", async () => {
+    await project.script('named.sh', 'echo "to a named log"');
+    const result = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--outfile_name',
+      'named',
+      '--script=named.sh',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('to a named log');
+    const id = /as rp(\d{4})/.exec(result.stderr)?.[1] as string;
+    const logs = await readdir(join(project.dir, '.rp', 'logs'));
+    const named = logs.find((name) => new RegExp(`^named_\\d{8}_\\d{6}_${id}\\.log$`).test(name));
+    expect(named, logs.join(', ')).toBeDefined();
+    expect(await readFile(join(project.dir, '.rp', 'logs', named as string), 'utf8')).toContain(
+      'to a named log',
+    );
+    expect((await project.rp(['logs', id])).stdout).toContain('to a named log');
+
+    const bad = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--outfile_name',
+      'a/b',
+      '--script=named.sh',
+    ]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--outfile_name "a/b" may hold only');
+    // --no-wait has no Slurm counterpart (sbatch lost --immediate): refused, not ignored.
+    const noWait = await project.rp([
+      'run',
+      '--backend',
+      'slurm',
+      '--no-wait',
+      '--script=named.sh',
+    ]);
+    expect(noWait.exitCode).toBe(2);
+    expect(noWait.stderr).toContain('--no-wait does not apply with --backend slurm');
   });
 
   it("Given a request the cluster cannot meet, When submitted, Then rp exits 125 with sbatch's own words and keeps no record", async () => {

@@ -23,6 +23,7 @@ import { randomToken, systemRandomInt } from '../../host/ids.js';
 import { openSlurmJobStore, type SlurmJobRecord } from '../../ledger/slurm-jobs.js';
 import type { Backend, BackendJob, BackendJobState, JobPhase, SubmitRequest } from '../backend.js';
 import { containerLaunchOf } from '../job-launch.js';
+import { logFilePath } from '../job-spec.js';
 import { readLogFrom } from './log-file.js';
 import { openSlurmCli, type SlurmCli } from './slurm-cli.js';
 
@@ -64,6 +65,7 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
       );
       try {
         await mkdir(record.dir, { recursive: true });
+        await mkdir(dirname(record.logFile), { recursive: true });
         const script = batchScriptOf(record, request, config, image, stopGraceSeconds);
         await writeFile(join(record.dir, 'job.sh'), script, { mode: 0o755 });
         record.slurmJobId = await cli.sbatch(script);
@@ -162,7 +164,7 @@ function newRecord(
     ...(prepared.timeLimit ? { timeLimitSeconds: prepared.timeLimit.seconds } : {}),
     submittedAt: at.toISOString(),
     dir,
-    logFile: join(dir, isArray ? `output-${TASK_PLACEHOLDER}.log` : 'output.log'),
+    logFile: logFileOf(id, request, dir, at),
     statusFile: join(dir, isArray ? `status-${TASK_PLACEHOLDER}` : 'status'),
     ...(request.array
       ? {
@@ -176,6 +178,21 @@ function newRecord(
       : {}),
     ended: {},
   };
+}
+
+/**
+ * Where the job's output goes: the project's `.rp/logs/` when it names its log (as a local job's
+ * log: `NAME_<date>_<id>.log`, an array's `NAME_<id>_<task>.log`), else the job's folder on the
+ * shared folder. An array's path holds `{task}`.
+ */
+function logFileOf(id: string, request: SubmitRequest, dir: string, at: Date): string {
+  const { logName, prepared } = request;
+  const isArray = request.array !== undefined;
+  if (logName === undefined) {
+    return join(dir, isArray ? `output-${TASK_PLACEHOLDER}.log` : 'output.log');
+  }
+  const single = logFilePath(prepared.project, logName, at, id) as string;
+  return isArray ? join(dirname(single), `${logName}_${id}_${TASK_PLACEHOLDER}.log`) : single;
 }
 
 function batchScriptOf(
