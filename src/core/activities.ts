@@ -91,8 +91,8 @@ export interface DropContext {
 /**
  * The rule for one entry. Dot-files, temporary names and `.done` markers are left alone; a link,
  * a folder or a device is refused (nothing is followed or executed), as is a file with more than
- * one link (it may be another's file), too large, of a name not accepted, or of a user the host
- * does not allow. A file is claimed once complete: marked done, or unchanged for stableSeconds.
+ * one link once it has been quiet for stableSeconds (it may be another's file), too large, of a
+ * name not accepted, or of a user the host does not allow. A file is claimed once complete: marked done, or unchanged for stableSeconds.
  */
 export function decideDropEntry(entry: DropEntry, context: DropContext): DropDecision {
   if (isIgnoredName(entry.name)) return { action: 'ignore' };
@@ -102,10 +102,14 @@ export function decideDropEntry(entry: DropEntry, context: DropContext): DropDec
     const what = entry.type === 'directory' ? 'a folder' : 'a device, pipe or socket';
     return reject(`it is ${what}, not a regular file`);
   }
+  const { activity } = context;
+  const quiet = context.now.getTime() - entry.changedMs >= activity.stableSeconds * 1000;
   if (entry.links > 1) {
+    // An upload that links the final name and then removes its temporary one has two links for
+    // a moment (the removal changes the file's ctime): only a link that stays is refused.
+    if (!quiet) return { action: 'wait' };
     return reject(`it has ${entry.links} hard links; copy the file rather than linking it`);
   }
-  const { activity } = context;
   if (!acceptsName(activity.accept, entry.name)) {
     return reject(`its name does not match ${(activity.accept ?? []).join(', ')}`);
   }
@@ -116,8 +120,7 @@ export function decideDropEntry(entry: DropEntry, context: DropContext): DropDec
   }
   if (!context.ownerAllowed) return reject(`its owner (uid ${entry.uid}) may not use this host`);
   if (context.markedDone) return { action: 'claim' };
-  const quietMs = context.now.getTime() - entry.changedMs;
-  return quietMs >= activity.stableSeconds * 1000 ? { action: 'claim' } : { action: 'wait' };
+  return quiet ? { action: 'claim' } : { action: 'wait' };
 }
 
 export function isIgnoredName(name: string): boolean {

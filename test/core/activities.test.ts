@@ -67,6 +67,12 @@ describe('what becomes of a file in a drop folder', () => {
     }
   });
 
+  it('waits for a hard-linked file that changed lately: an upload linking its final name first', () => {
+    const linked = entry({ links: 2, changedMs: NOW.getTime() - 4_999 });
+    expect(decideDropEntry(linked, context())).toEqual({ action: 'wait' });
+    expect(decideDropEntry(linked, context({ markedDone: true }))).toEqual({ action: 'wait' });
+  });
+
   it('refuses a link, a folder, a device and a hard-linked file, saying why', () => {
     const reasons = [
       entry({ type: 'symlink' }),
