@@ -14,13 +14,14 @@ import { configuredBackend } from '../services/backends/select.js';
 
 export default class Kill extends BaseCommand {
   static override description =
-    "Kill one of your jobs (or a whole array, or one of its tasks): a waiting one leaves the queue, a running one's container is stopped (SIGTERM, 10 s grace, then SIGKILL) and its resources released. Root may kill anyone's job.";
+    "Kill one of your jobs (or a whole array, or one of its tasks): a waiting one leaves the queue, a running one's container is stopped (SIGTERM, 10 s grace or --grace, then SIGKILL) and its resources released. Root may kill anyone's job.";
 
   static override examples = [
     '<%= config.bin %> kill 1234',
     '<%= config.bin %> kill pid=1234',
     '<%= config.bin %> kill --pid 1234 --json',
     '<%= config.bin %> kill 1234_7',
+    '<%= config.bin %> kill 1234 --grace 60',
   ];
 
   static override args = {
@@ -35,6 +36,13 @@ export default class Kill extends BaseCommand {
     json: Flags.boolean({
       description: 'print what was done as JSON: an object for a job, a list for an array',
       default: false,
+    }),
+    grace: Flags.integer({
+      description:
+        "seconds a running job gets between SIGTERM and SIGKILL (default 10; a Slurm job's own, set at submit; Slurm's KillWait bounds it there)",
+      min: 0,
+      max: 86_400,
+      helpValue: '<SECONDS>',
     }),
     on: onFlag,
   };
@@ -52,7 +60,8 @@ export default class Kill extends BaseCommand {
     const id = parseKillTarget({ argument: args.job, pidFlag: flags.pid });
     // A job on a cluster (the host config's backend) is cancelled there.
     const { backend } = await configuredBackend(rpHomeFromEnv(process.env));
-    const elsewhere = backend && (await killBackendJob(backend, parseJobTarget(id)));
+    const grace = flags.grace === undefined ? {} : { graceSeconds: flags.grace };
+    const elsewhere = backend && (await killBackendJob(backend, parseJobTarget(id), grace));
     if (elsewhere) {
       this.log(flags.json ? JSON.stringify(elsewhere, null, 2) : describeBackendKill(elsewhere));
       return;
@@ -60,7 +69,7 @@ export default class Kill extends BaseCommand {
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
-    const results = await killJob({ id, requester: currentUser(), session });
+    const results = await killJob({ id, requester: currentUser(), session, ...grace });
     const array = results.length > 1 || results[0]?.task !== undefined;
     if (flags.json) this.log(JSON.stringify(array ? results : results[0], null, 2));
     else for (const result of results) this.log(describeKillResult(result));

@@ -27,6 +27,15 @@ export function slurmStopGraceSeconds(killWaitSeconds: number | undefined): numb
   return killWaitSeconds ?? DEFAULT_SLURM_STOP_GRACE_SECONDS;
 }
 
+/**
+ * The file a cancel writes a job's (or one task's) stop grace into before its scancel, in the
+ * job's folder on the shared folder; the job script reads it when its TERM comes.
+ */
+export function slurmGraceFile(jobDir: string, task?: number): string {
+  const file = `${jobDir}/stop-grace`;
+  return task === undefined ? file : `${file}-${task}`;
+}
+
 /** The label the Epilog finds a Slurm job's containers by (scripts/slurm/start.sh). */
 export const SLURM_JOB_LABEL = 'rp.slurm-job';
 
@@ -58,6 +67,11 @@ export interface SlurmContainerSpec {
   isArray: boolean;
   /** Seconds the container gets between SIGTERM and SIGKILL when the job is ended. */
   graceSeconds: number;
+  /**
+   * A file a cancel may write first (`rp kill --grace`) to give the container another grace:
+   * `FILE-<task>` for one task of an array, FILE for the whole job (see slurmGraceFile).
+   */
+  graceFile: string;
   /** `--signal NAME@S`: the warning Slurm sends the batch shell, passed on to the container. */
   warningSignal?: string;
 }
@@ -152,8 +166,18 @@ export function slurmJobBody(spec: SlurmContainerSpec): string[] {
     ...(spec.sweepTasks === undefined
       ? [`rp_command=(${spec.command.map((word) => taskWord(word, spec.isArray, 'i')).join(' ')})`]
       : sweepCase(spec.sweepTasks)),
-    '# scancel and the time limit send TERM to this shell: stop the container within its grace.',
-    `trap 'docker stop --time=${spec.graceSeconds} "$rp_name" >/dev/null 2>&1' TERM`,
+    '# scancel and the time limit send TERM to this shell: stop the container within its grace,',
+    "# the job's own or the one its cancel wrote (rp kill --grace) for this task or the whole job.",
+    `rp_grace_file=${shellQuote(spec.graceFile)}`,
+    'rp_grace() {',
+    '  local file value',
+    '  for file in "$rp_grace_file-${SLURM_ARRAY_TASK_ID:-}" "$rp_grace_file"; do',
+    '    [ -r "$file" ] && read -r value <"$file" || continue',
+    '    case "$value" in "" | *[!0-9]*) ;; *) echo "$value"; return ;; esac',
+    '  done',
+    `  echo ${spec.graceSeconds}`,
+    '}',
+    `trap 'docker stop --time="$(rp_grace)" "$rp_name" >/dev/null 2>&1' TERM`,
     ...signalTrap,
     [
       'docker run --name="$rp_name" "${rp_parent[@]}" "${rp_gpus[@]}" "${rp_task[@]}"',

@@ -108,6 +108,7 @@ export interface BackendKillResult {
 export async function killBackendJob(
   backend: Backend,
   target: { id: string; task?: number },
+  options: { graceSeconds?: number } = {},
 ): Promise<BackendKillResult | undefined> {
   const job = await backend.find(target.id);
   if (job === undefined) return undefined;
@@ -122,7 +123,7 @@ export async function killBackendJob(
   const live = states.filter((state) => !hasEnded(state.phase));
   if (live.length > 0) {
     await backend.cancel(job, {
-      graceSeconds: 10,
+      ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
       ...(target.task === undefined ? {} : { task: target.task }),
     });
   }

@@ -36,7 +36,7 @@ export async function runOnBackend(
   let cancelling: Promise<void> | undefined;
   const cancel = (): void => {
     debug('cancelling %s', job.id);
-    cancelling ??= backend.cancel(job, { graceSeconds: 10 }).catch((error: unknown) => {
+    cancelling ??= backend.cancel(job, {}).catch((error: unknown) => {
       io.stderr.write(`rp: could not cancel rp${job.id}: ${String(error)}\n`);
     });
   };

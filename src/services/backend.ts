@@ -81,8 +81,12 @@ export interface Backend {
   find(id: string): Promise<BackendJob | undefined>;
   /** The states of many jobs in one call: one entry per job, or per task of an array. */
   poll(jobs: readonly BackendJob[]): Promise<BackendJobState[]>;
-  /** Ends a job (or one task): SIGTERM, `graceSeconds`, then SIGKILL. */
-  cancel(job: BackendJob, options: { task?: number; graceSeconds: number }): Promise<void>;
+  /**
+   * Ends a job (or one task): SIGTERM, `graceSeconds`, then SIGKILL. Without `graceSeconds`, the
+   * job's own grace (10 s here; on Slurm the one its script got at submit). Slurm kills what
+   * outlives the cluster's KillWait, whatever the grace.
+   */
+  cancel(job: BackendJob, options: { task?: number; graceSeconds?: number }): Promise<void>;
   /** The job's output from byte `offset` on (empty when there is none yet). */
   readLog(job: BackendJob, offset: number, task?: number): Promise<LogChunk>;
 }

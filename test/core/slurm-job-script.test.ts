@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHostConfig, resolveHostConfig } from '../../src/core/host-config.js';
 import {
   DEFAULT_SLURM_STOP_GRACE_SECONDS,
   shellQuote,
+  slurmGraceFile,
   slurmJobBody,
   slurmStopGraceSeconds,
   type SlurmContainerSpec,
@@ -28,10 +32,25 @@ const SPEC: SlurmContainerSpec = {
   statusFile: '/shared/rp/jobs/alice/rp1234/status',
   isArray: false,
   graceSeconds: 3,
+  graceFile: '/shared/rp/jobs/alice/rp1234/stop-grace',
 };
 
 const body = (spec: Partial<SlurmContainerSpec> = {}) =>
   slurmJobBody({ ...SPEC, ...spec }).join('\n');
+
+/** What the script's rp_grace prints, run by bash in `env`: the grace its TERM trap gives. */
+function graceChosen(spec: Partial<SlurmContainerSpec>, env: Record<string, string>): string {
+  const lines = slurmJobBody({ ...SPEC, ...spec });
+  const start = lines.findIndex((line) => line.startsWith('rp_grace_file='));
+  const end = lines.indexOf('}', start);
+  const script = [...lines.slice(start, end + 1), 'rp_grace'].join('\n');
+  return execFileSync('bash', ['--norc', '--noprofile', '-c', script], {
+    env: { PATH: process.env.PATH, ...env },
+    input: '',
+  })
+    .toString()
+    .trim();
+}
 
 describe('the batch script body of a Slurm job', () => {
   it('Given a word with spaces or quotes, When quoted, Then bash reads it back unchanged', () => {
@@ -56,7 +75,9 @@ describe('the batch script body of a Slurm job', () => {
     expect(text).toContain(
       'docker load --quiet --input /shared/rp/images/rp_alice-proj_0123abcd.tar',
     );
-    expect(text).toContain(`trap 'docker stop --time=3 "$rp_name" >/dev/null 2>&1' TERM`);
+    expect(text).toContain(
+      `trap 'docker stop --time="$(rp_grace)" "$rp_name" >/dev/null 2>&1' TERM`,
+    );
   });
 
   it("Given an array, When its body is rendered, Then {i} and the status file's {task} become the task index", () => {
@@ -131,9 +152,25 @@ describe("a Slurm job's stop grace", () => {
       limitsOf({ default: {}, users: {}, killWaitSeconds: 12 }).killWaitSeconds,
     );
     expect(grace).toBe(12);
-    expect(body({ graceSeconds: grace })).toContain(
-      `trap 'docker stop --time=12 "$rp_name" >/dev/null 2>&1' TERM`,
-    );
+    expect(graceChosen({ graceSeconds: grace }, {})).toBe('12');
+  });
+
+  it("Given rp kill --grace wrote a grace for the job or for one task, When TERM comes, Then the container gets that one, the task's first", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rp-grace-'));
+    try {
+      const graceFile = slurmGraceFile(dir);
+      const spec = { graceSeconds: 3, graceFile };
+      writeFileSync(graceFile, '0\n');
+      expect(graceChosen(spec, {})).toBe('0');
+      writeFileSync(slurmGraceFile(dir, 7), '20\n');
+      expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '7' })).toBe('20');
+      expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '8' })).toBe('0');
+      // Anything but a whole number of seconds is passed over.
+      writeFileSync(graceFile, '5; reboot\n');
+      expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '8' })).toBe('3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("Given no kill wait in the host config, When the grace is chosen, Then it is the Slurm default, within a cluster's default KillWait", () => {

@@ -51,6 +51,11 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp kill (real Docker engin
     projectName = (await project.info()).name;
     await project.script('hold.sh', 'echo started\nsleep 120');
     await project.script('hello.sh', 'echo hello');
+    // Cleans up for a second on SIGTERM, printing when it is done.
+    await project.script(
+      'tidy.sh',
+      'trap "echo got TERM; sleep 1; echo cleaned up; exit 143" TERM\necho started\nwhile :; do sleep 0.2; done',
+    );
     // Build once here, so that no test's time limit includes the image build.
     const build = await project.rp(['build', '--quiet']);
     expect(build.exitCode, build.stderr).toBe(0);
@@ -107,6 +112,26 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp kill (real Docker engin
     const ended = await withTimeout(holder.child, 60_000, 'the killed job to exit');
     expect(STOPPED_CODES).toContain(ended.exitCode);
     expect(await project.jobContainers(holder.id)).toEqual([]);
+    expect((await project.ledger()).jobs).toEqual([]);
+  });
+
+  it('gives a running job the grace --grace says: its TERM cleanup runs with the default, not with --grace 0', async () => {
+    const kill = async (grace: string[]): Promise<string> => {
+      const child = project.startRun(['--script=tidy.sh', '--cpu', '2']);
+      const [id] = await Promise.all([
+        jobIdOf(child, WAIT_MS),
+        waitForOutput(child, /started/, { timeoutMs: WAIT_MS }),
+      ]);
+      const killed = await project.rp(['kill', id, ...grace]);
+      expect(killed.exitCode, killed.stderr).toBe(0);
+      const ended = await withTimeout(child, 60_000, 'the killed job to exit');
+      return String(ended.stdout);
+    };
+    // Given a job that needs a second to clean up on SIGTERM
+    // When it is killed with the default grace of 10 s, Then its cleanup runs to the end
+    expect(await kill([])).toContain('cleaned up');
+    // When it is killed with --grace 0, Then it is SIGKILLed before its cleanup can end
+    expect(await kill(['--grace', '0'])).not.toContain('cleaned up');
     expect((await project.ledger()).jobs).toEqual([]);
   });
 

@@ -83,6 +83,10 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
       'echo "hello $1 $FROM_HOOK $(id -u):$(id -g)"; echo "to stderr" >&2; exit 3',
     );
     await project.script(
+      'tidy.sh',
+      'trap "echo got TERM; sleep 1; echo cleaned up; exit 143" TERM; echo started; while :; do sleep 0.2; done',
+    );
+    await project.script(
       'long.sh',
       'trap "echo got TERM; exit 143" TERM; echo started; while :; do sleep 0.2; done',
     );
@@ -137,7 +141,10 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     const script = await readFile(join(fields.WorkDir as string, 'job.sh'), 'utf8');
     expect(script).toContain('#SBATCH --signal=B:USR1@30');
     // The host's limits.killWaitSeconds is the container's stop grace on scancel.
-    expect(script).toContain(`trap 'docker stop --time=2 "$rp_name" >/dev/null 2>&1' TERM`);
+    expect(script).toContain(
+      `trap 'docker stop --time="$(rp_grace)" "$rp_name" >/dev/null 2>&1' TERM`,
+    );
+    expect(script).toMatch(/\n {2}echo 2\n\}\n/);
   });
 
   it('Given a running and a pending job, When rp ps lists them and rp kill cancels both, Then Slurm shows why one waits, and both end leaving no container', async () => {
@@ -172,6 +179,33 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     expect((await rowOf(running.id))?.phase).toBe('cancelled');
     const logs = await project.rp(['logs', running.id]);
     expect(logs.stdout).toContain('got TERM');
+  });
+
+  it("Given rp kill --grace, When a running job is cancelled, Then its container gets that grace instead of the job's own", async () => {
+    // Given two jobs that need a second to clean up on SIGTERM (the job's own grace is 2 s)
+    const [tidy, hurried] = [
+      await detach(['--script=tidy.sh', '--cpu', '1']),
+      await detach(['--script=tidy.sh', '--cpu', '1']),
+    ];
+    for (const job of [tidy, hurried]) {
+      await until(`job ${job.id} to print "started"`, async () =>
+        (await project.rp(['logs', job.id])).stdout.includes('started') ? true : undefined,
+      );
+    }
+    // When one is killed with its own grace and the other with --grace 0
+    const killed = await Promise.all([
+      project.rp(['kill', tidy.id]),
+      project.rp(['kill', hurried.id, '--grace', '0']),
+    ]);
+    for (const result of killed) expect(result.exitCode, result.stderr).toBe(0);
+    await untilGone(tidy.slurmJobId);
+    await untilGone(hurried.slurmJobId);
+    // Then the first cleaned up, and the second was stopped before it could
+    expect((await project.rp(['logs', tidy.id])).stdout).toContain('cleaned up');
+    const hurriedLog = (await project.rp(['logs', hurried.id])).stdout;
+    expect(hurriedLog).toContain('started');
+    expect(hurriedLog).not.toContain('cleaned up');
+    expect((await rowOf(hurried.id))?.phase).toBe('cancelled');
   });
 
   it('Given --time, When the job runs past it, Then Slurm ends it as timeout and rp run exits 124', async () => {

@@ -65,6 +65,15 @@ describe('rp ps, rp kill and rp logs for jobs on a backend (fake backend)', () =
     expect(await killBackendJob(backend, { id: '4321' })).toBeUndefined();
   });
 
+  it('Given a grace (rp kill --grace), When a job is killed, Then the backend gets it; without one, none (the job keeps its own)', async () => {
+    const backend = new FakeBackend();
+    backend.add(job('1004'), [{ phase: 'running' }]);
+    backend.add(job('1005'), [{ phase: 'queued' }]);
+    await killBackendJob(backend, { id: '1004' }, { graceSeconds: 0 });
+    await killBackendJob(backend, { id: '1005' }, {});
+    expect(backend.cancels).toEqual([{ id: '1004', graceSeconds: 0 }, { id: '1005' }]);
+  });
+
   it('Given an array, When one task is killed, Then only that task is cancelled; an unknown task is a usage error', async () => {
     const backend = new FakeBackend();
     backend.add(job('1003', { tasks: [0, 1] }), [{ phase: 'running' }]);

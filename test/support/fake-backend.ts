@@ -33,7 +33,7 @@ interface FakeJob {
 export class FakeBackend implements Backend {
   readonly name = 'slurm' as const;
   readonly jobs = new Map<string, FakeJob>();
-  readonly cancels: Array<{ id: string; task?: number }> = [];
+  readonly cancels: Array<{ id: string; task?: number; graceSeconds?: number }> = [];
   readonly polls: string[][] = [];
   /** The timeline the next submitted job follows. */
   nextTimeline: FakeStep[] = [{ phase: 'queued' }, { phase: 'completed', exitCode: 0 }];
@@ -109,10 +109,11 @@ export class FakeBackend implements Backend {
     return states;
   }
 
-  async cancel(job: BackendJob, options: { task?: number }): Promise<void> {
+  async cancel(job: BackendJob, options: { task?: number; graceSeconds?: number }): Promise<void> {
     this.cancels.push({
       id: job.id,
       ...(options.task === undefined ? {} : { task: options.task }),
+      ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
     });
     const entry = this.jobs.get(job.id);
     if (entry === undefined) return;

@@ -91,7 +91,7 @@ export function openLocalBackend(session: HostSession): Backend {
         id: task === undefined ? job.id : `${job.id}_${task}`,
         requester: currentUser(),
         session,
-        graceSeconds,
+        ...(graceSeconds === undefined ? {} : { graceSeconds }),
       });
     },
 

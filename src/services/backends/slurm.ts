@@ -14,6 +14,7 @@ import { sbatchScript, TASK_PLACEHOLDER } from '../../core/slurm-batch.js';
 import {
   DEFAULT_SLURM_STOP_GRACE_SECONDS,
   SLURM_JOB_LABEL,
+  slurmGraceFile,
   slurmJobBody,
   type SweepTask,
 } from '../../core/slurm-job-script.js';
@@ -113,9 +114,16 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
       return states;
     },
 
-    // The grace is the job's own, written into its script at submit (stopGraceSeconds): scancel's
-    // SIGTERM reaches the script's trap, which stops the container with it.
-    async cancel(job, { task }) {
+    // scancel's SIGTERM reaches the script's trap, which stops the container with the job's own
+    // grace (stopGraceSeconds, written into its script at submit), or with the one written here
+    // first into the job's folder, which the trap reads.
+    async cancel(job, { task, graceSeconds }) {
+      if (graceSeconds !== undefined) {
+        const record = await store.get(job.id);
+        if (record !== undefined) {
+          await writeFile(slurmGraceFile(record.dir, task), `${graceSeconds}\n`, { mode: 0o644 });
+        }
+      }
       await cli.scancel([task === undefined ? job.backendJobId : `${job.backendJobId}_${task}`]);
     },
 
@@ -229,6 +237,7 @@ function batchScriptOf(
     statusFile: record.statusFile,
     isArray: request.array !== undefined,
     graceSeconds,
+    graceFile: slurmGraceFile(record.dir),
     ...(signal ? { warningSignal: signal.name.toUpperCase().replace(/^SIG/, '') } : {}),
   });
   return sbatchScript(
