@@ -3,14 +3,12 @@ import { BaseCommand } from '../cli/base-command.js';
 import { onFlag } from '../cli/remote-flags.js';
 import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
 import { remoteCommand } from '../services/remote-run.js';
-import { describeKillResult, parseKillTarget } from '../core/kill.js';
+import { parseKillTarget } from '../core/kill.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
-import { killJob } from '../services/kill-job.js';
 import { rpHomeFromEnv } from '../services/host-files.js';
-import { describeBackendKill, killBackendJob, parseJobTarget } from '../services/backend-jobs.js';
-import { configuredBackend } from '../services/backends/select.js';
+import { killOnItsBackend } from '../services/job-routing.js';
 
 export default class Kill extends BaseCommand {
   static override description =
@@ -58,24 +56,21 @@ export default class Kill extends BaseCommand {
       return;
     }
     const id = parseKillTarget({ argument: args.job, pidFlag: flags.pid });
-    // A job on a cluster (the host config's backend) is cancelled there.
-    const { backend } = await configuredBackend(rpHomeFromEnv(process.env));
-    const grace = flags.grace === undefined ? {} : { graceSeconds: flags.grace };
-    const elsewhere = backend && (await killBackendJob(backend, parseJobTarget(id), grace));
-    if (elsewhere) {
-      this.log(flags.json ? JSON.stringify(elsewhere, null, 2) : describeBackendKill(elsewhere));
-      return;
-    }
-    const engine = await connectDocker();
-    await engine.ping();
-    const session = await openHostSession(engine);
-    const results = await killJob({ id, requester: currentUser(), session, ...grace });
-    const array = results.length > 1 || results[0]?.task !== undefined;
-    if (flags.json) this.log(JSON.stringify(array ? results : results[0], null, 2));
-    else for (const result of results) this.log(describeKillResult(result));
-    const pending = results.filter((result) => result.cleanup === 'pending');
-    for (const result of pending) {
-      const label = result.task === undefined ? result.id : `${result.id}_${result.task}`;
+    const host = {
+      rpHome: rpHomeFromEnv(process.env),
+      open: async () => {
+        const engine = await connectDocker();
+        await engine.ping();
+        return openHostSession(engine);
+      },
+    };
+    const report = await killOnItsBackend(host, id, {
+      requester: currentUser(),
+      ...(flags.grace === undefined ? {} : { graceSeconds: flags.grace }),
+    });
+    if (flags.json) this.log(JSON.stringify(report.json, null, 2));
+    else for (const line of report.lines) this.log(line);
+    for (const label of report.pendingCleanup) {
       process.stderr.write(
         `rp: warning: job ${label}'s supervisor still holds its resources; it releases them when it sees the container stopped\n`,
       );

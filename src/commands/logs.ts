@@ -6,12 +6,10 @@ import { UsageError } from '../core/errors.js';
 import { bareOnAsDefault } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
-import { printJobLogs } from '../services/job-logs.js';
+import { printLogsFromItsBackend } from '../services/job-routing.js';
 import { reconnectBudgetMs } from '../services/remote-follow.js';
 import { remoteLogs } from '../services/remote-run.js';
 import { rpHomeFromEnv } from '../services/host-files.js';
-import { parseJobTarget, printBackendLogs } from '../services/backend-jobs.js';
-import { configuredBackend } from '../services/backends/select.js';
 
 export default class Logs extends BaseCommand {
   static override description =
@@ -55,17 +53,11 @@ export default class Logs extends BaseCommand {
         );
         return;
       }
-      // A job on a cluster (the host config's backend): its log is on the shared folder.
-      const { backend } = await configuredBackend(rpHomeFromEnv(process.env));
-      const options = { follow: flags.follow, output: process.stdout, signal: signals.signal };
-      if (
-        backend &&
-        (await printBackendLogs(backend, { target: parseJobTarget(jobId), ...options }))
-      ) {
-        return;
-      }
-      const session = await openHostSession(await connectDocker());
-      await printJobLogs(session, {
+      const host = {
+        rpHome: rpHomeFromEnv(process.env),
+        open: async () => openHostSession(await connectDocker()),
+      };
+      await printLogsFromItsBackend(host, {
         jobId,
         follow: flags.follow,
         output: process.stdout,

@@ -5,10 +5,8 @@ import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
 import { remoteCommand } from '../services/remote-run.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
-import { hostStatus } from '../services/job-status.js';
+import { statusOfEveryBackend } from '../services/every-backend-listing.js';
 import { renderHostStatus } from '../ui/tables.js';
-import { backendListing } from '../services/backend-jobs.js';
-import { configuredBackend } from '../services/backends/select.js';
 import { backendJobsSection, withBackendJobs } from '../ui/backend-jobs.js';
 
 export class Ps extends BaseCommand {
@@ -43,10 +41,9 @@ export class Ps extends BaseCommand {
     }
     // No ping: a listing should show even when Docker does not answer (reaping then waits).
     const session = await openHostSession(await connectDocker());
-    const status = await hostStatus(session, session.clock.now(), { expand: flags.expand });
-    // Jobs on a cluster (the host config's backend) are listed after this machine's.
-    const { backend } = await configuredBackend(session.rpHome);
-    const elsewhere = await backendListing(backend, session.clock.now());
+    const { view: status, elsewhere } = await statusOfEveryBackend(session, session.clock.now(), {
+      expand: flags.expand,
+    });
     if (flags.json) {
       this.log(JSON.stringify(withBackendJobs(status, elsewhere), null, 2));
       return;

@@ -1,6 +1,5 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { BackendJob } from '../../src/services/backend.js';
 import {
   describeBackendKill,
   killBackendJob,
@@ -8,23 +7,11 @@ import {
   parseJobTarget,
   printBackendLogs,
 } from '../../src/services/backend-jobs.js';
-import { FakeBackend } from '../support/fake-backend.js';
+import { backendJob, FakeBackend } from '../support/fake-backend.js';
 
 const NOW = new Date('2026-12-02T10:06:00.000Z');
 
-function job(id: string, extra: Partial<BackendJob> = {}): BackendJob {
-  return {
-    id,
-    backend: 'slurm',
-    backendJobId: `5${id}`,
-    user: 'alice',
-    project: { name: 'proj', path: '/home/alice/proj' },
-    command: 'train.sh',
-    request: { gpus: 1, cpus: 2, memoryMb: 1024 },
-    submittedAt: '2026-12-02T10:00:00.000Z',
-    ...extra,
-  };
-}
+const job = backendJob;
 
 describe('rp ps, rp kill and rp logs for jobs on a backend (fake backend)', () => {
   it('Given a waiting, a running and an array job, When listed, Then one poll gives each its state, reason and backend id', async () => {

@@ -148,3 +148,18 @@ export function fakePrepared(commandLine = 'train.sh'): PreparedJob {
     },
   } as unknown as PreparedJob;
 }
+
+/** A Slurm job of alice's as a backend lists it: rp's id, Slurm's `5<id>`. */
+export function backendJob(id: string, extra: Partial<BackendJob> = {}): BackendJob {
+  return {
+    id,
+    backend: 'slurm',
+    backendJobId: `5${id}`,
+    user: 'alice',
+    project: { name: 'proj', path: '/home/alice/proj' },
+    command: 'train.sh',
+    request: { gpus: 1, cpus: 2, memoryMb: 1024 },
+    submittedAt: '2026-12-02T10:00:00.000Z',
+    ...extra,
+  };
+}
