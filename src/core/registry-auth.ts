@@ -28,18 +28,9 @@ export function registryHost(address: string): string {
 
 /** The credentials for `registry` in a Docker CLI config file's text (unreadable: none). */
 export function registryCredentials(configText: string, registry: string): RegistryCredentials {
-  let config: unknown;
-  try {
-    config = JSON.parse(configText);
-  } catch {
-    return { kind: 'none' };
-  }
-  if (typeof config !== 'object' || config === null) return { kind: 'none' };
-  const { auths, credHelpers, credsStore } = config as {
-    auths?: unknown;
-    credHelpers?: unknown;
-    credsStore?: unknown;
-  };
+  const config = jsonObject(configText);
+  if (config === undefined) return { kind: 'none' };
+  const { auths, credHelpers, credsStore } = config;
   const host = registryHost(registry);
   const helper = entryFor(credHelpers, host);
   if (typeof helper === 'string' && helper !== '') return { kind: 'helper', helper };
@@ -74,6 +65,18 @@ export function registryCredentials(configText: string, registry: string): Regis
   return { kind: 'none' };
 }
 
+/** `text` as a JSON object, whose fields are yet to be checked; undefined for anything else. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function entryFor(map: unknown, host: string): unknown {
   if (typeof map !== 'object' || map === null) return undefined;
   const key = Object.keys(map).find((candidate) => registryHost(candidate) === host);
@@ -88,14 +91,9 @@ const TOKEN_USERNAME = '<token>';
  * "Secret"}`, the protocol of docker-credential-helpers), or undefined when it holds none.
  */
 export function credentialsFromHelper(answer: string, registry: string): RegistryAuth | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(answer);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { Username: username, Secret: secret } = parsed as { Username?: unknown; Secret?: unknown };
+  const parsed = jsonObject(answer);
+  if (parsed === undefined) return undefined;
+  const { Username: username, Secret: secret } = parsed;
   if (typeof secret !== 'string' || secret === '') return undefined;
   const serveraddress = registryHost(registry);
   if (username === TOKEN_USERNAME) return { identitytoken: secret, serveraddress };

@@ -45,7 +45,7 @@ export async function submitToBackend(
   // Before anything is built: a bad spec or placeholder is a usage error at once.
   const planned =
     options.array !== undefined || (options.sweep ?? []).length > 0
-      ? planTasks({ ...options }, request.script ?? '')
+      ? planTasks(options, request.script ?? '')
       : undefined;
   const array: ArraySpec | undefined = planned && {
     indices: planned.tasks.map((task) => task.task),

@@ -9,6 +9,7 @@ import {
   removeProjectImages,
   skipWithoutDocker,
 } from '../support/docker.js';
+import { activityHost, activityOutput, shellAs } from '../support/activities.js';
 import { readHistory, until, type HistoryRecord } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -18,12 +19,6 @@ import {
   runningAsRoot,
   type UnixUser,
 } from '../support/unix-user.js';
-
-type ActivityRecord = HistoryRecord & {
-  user: string;
-  uid: number;
-  activity?: { name: string; input: string };
-};
 
 const EXAMPLE = new URL('../../examples/wordcount/', import.meta.url).pathname;
 
@@ -40,23 +35,9 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
   let watcher: ResultPromise | undefined;
   const env = (): Record<string, string> => ({ RP_HOME: rpHome });
   const asRoot = (args: string[]): Promise<RpResult> => rp(args, { cwd: host.dir, env: env() });
-  const dropDir = (activity: string): string => join(rpHome, 'drop', activity);
-  const failedDir = (activity: string): string => join(rpHome, 'activities', activity, 'failed');
-  const shell = (user: UnixUser, script: string) =>
-    execa('runuser', ['-u', user.name, '--', 'bash', '-c', script], { reject: false });
-  const records = async (activity: string): Promise<ActivityRecord[]> =>
-    ((await readHistory(rpHome)) as ActivityRecord[]).filter(
-      (record) => record.activity?.name === activity,
-    );
-  const endedJob = (activity: string, input: string): Promise<ActivityRecord> =>
-    until(
-      `the ${activity} job of ${input} to end`,
-      async () => (await records(activity)).find((record) => record.activity?.input === input),
-      90_000,
-    );
-  /** The output folder of a job: ~/rp-output/<activity>/<stem>-<id>. */
-  const outputOf = (user: UnixUser, activity: string, stem: string, job: string): string =>
-    join('/home', user.name, 'rp-output', activity, `${stem}-${job}`);
+  const { dropDir, failedDir, records, endedJob } = activityHost(() => rpHome);
+  const shell = shellAs;
+  const outputOf = activityOutput;
 
   beforeAll(async () => {
     assertDockerForCi();

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp, RP_BIN, type RpResult } from '../support/cli.js';
 import { assertDockerForCi, removeProjectImages, skipWithoutDocker } from '../support/docker.js';
-import { editHostConfig, readHistory, until, type HistoryRecord } from '../support/rp-project.js';
+import { activityHost, activityOutput, shellAs } from '../support/activities.js';
+import { editHostConfig, until } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
 import {
@@ -20,11 +21,6 @@ import {
   runningAsRoot,
   type UnixUser,
 } from '../support/unix-user.js';
-
-type ActivityRecord = HistoryRecord & {
-  user: string;
-  activity?: { name: string; input: string };
-};
 
 interface QueuedJson {
   id: string;
@@ -54,21 +50,18 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
     let watcher: ResultPromise | undefined;
     const env = (): Record<string, string> => ({ RP_HOME: rpHome });
     const asRoot = (args: string[]): Promise<RpResult> => rp(args, { cwd: host.dir, env: env() });
-    const dropDir = (activity: string): string => join(rpHome, 'drop', activity);
-    const shell = (user: UnixUser, script: string) =>
-      execa('runuser', ['-u', user.name, '--', 'bash', '-c', script], { reject: false });
-    const records = async (activity: string): Promise<ActivityRecord[]> =>
-      ((await readHistory(rpHome)) as ActivityRecord[]).filter(
-        (record) => record.activity?.name === activity,
-      );
-    const endedJob = (activity: string, input: string): Promise<ActivityRecord> =>
-      until(
-        `the ${activity} job of ${input} to end`,
-        async () => (await records(activity)).find((record) => record.activity?.input === input),
-        90_000,
-      );
-    const outputOf = (user: UnixUser, activity: string, stem: string, job: string): string =>
-      join('/home', user.name, 'rp-output', activity, `${stem}-${job}`);
+    const { dropDir, records, endedJob } = activityHost(() => rpHome);
+    const shell = shellAs;
+    const outputOf = activityOutput;
+    /** The id of the job of `input` once it runs (rp ps --json). */
+    const runningJob = (input: string): Promise<string> =>
+      until(`the job of ${input} to run`, async () => {
+        const ps = JSON.parse((await asRoot(['ps', '--json'])).stdout) as {
+          running: Array<{ id: string; state: string; activity: { input: string } | null }>;
+        };
+        const job = ps.running.find((running) => running.activity?.input === input);
+        return job?.state === 'running' ? job.id : undefined;
+      });
 
     beforeAll(async () => {
       assertDockerForCi();
@@ -155,13 +148,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       const drop = dropDir('held');
       // Given alice, who may hold one core, drops two files for a one-core activity
       expect((await shell(alice, `echo a1 > ${drop}/first.txt`)).exitCode).toBe(0);
-      const firstJob = await until('alice\u2019s first job to run', async () => {
-        const ps = JSON.parse((await asRoot(['ps', '--json'])).stdout) as {
-          running: Array<{ id: string; state: string; activity: { input: string } | null }>;
-        };
-        const job = ps.running.find((running) => running.activity?.input === 'first.txt');
-        return job?.state === 'running' ? job.id : undefined;
-      });
+      const firstJob = await runningJob('first.txt');
       expect((await shell(alice, `echo a2 a2 > ${drop}/second.txt`)).exitCode).toBe(0);
       // When the second is queued
       const waiting = await until('alice\u2019s second job to be queued', async () => {
@@ -181,13 +168,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       expect(text.stdout).toMatch(new RegExp(`${waiting.id} .*${alice.name} .*activity:held`));
       // and bob's file, dropped now, runs beside her first job: only alice is held back
       expect((await shell(bob, `echo b1 > ${drop}/bobs.txt`)).exitCode).toBe(0);
-      const bobsJob = await until('bob\u2019s job to run', async () => {
-        const ps = JSON.parse((await asRoot(['ps', '--json'])).stdout) as {
-          running: Array<{ id: string; state: string; activity: { input: string } | null }>;
-        };
-        const job = ps.running.find((running) => running.activity?.input === 'bobs.txt');
-        return job?.state === 'running' ? job.id : undefined;
-      });
+      const bobsJob = await runningJob('bobs.txt');
       const stillQueued = JSON.parse((await asRoot(['queue', '--json'])).stdout) as {
         queue: QueuedJson[];
       };
@@ -202,14 +183,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       await go(bob, 'bobs', bobsJob);
       expect(await endedJob('held', 'first.txt')).toMatchObject({ ending: 'exited', exitCode: 0 });
       // Then her second starts, and runs to its end
-      await until('alice\u2019s second job to run', async () => {
-        const ps = JSON.parse((await asRoot(['ps', '--json'])).stdout) as {
-          running: Array<{ id: string; state: string }>;
-        };
-        return ps.running.some((job) => job.id === waiting.id && job.state === 'running')
-          ? true
-          : undefined;
-      });
+      expect(await runningJob('second.txt')).toBe(waiting.id);
       await go(alice, 'second', waiting.id);
       const second = await endedJob('held', 'second.txt');
       expect(second).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });

@@ -285,10 +285,17 @@ function sweepTasksOf(
   sweep: readonly SweepParameter[],
   array: ArraySpec,
 ): SweepTask[] {
-  return array.indices.map((task) => ({
-    task,
-    ...taskCommand({ command: [...command], sweep: [...sweep] }, { id, array: { task } }),
-  }));
+  return array.indices.map((task) => {
+    const planned = taskCommand(
+      { command: [...command], sweep: [...sweep] },
+      { id, array: { task } },
+    );
+    // RP_ARRAY_* come from the script's own options for every task (rp_task); these add the grid's.
+    const env = Object.fromEntries(
+      Object.entries(planned.env).filter(([key]) => key.startsWith('RP_SWEEP_')),
+    );
+    return { task, command: planned.command, env };
+  });
 }
 
 function toBackendJob(record: SlurmJobRecord): BackendJob {
