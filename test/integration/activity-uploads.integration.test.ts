@@ -164,6 +164,16 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
         activity: { name: 'held', input: 'second.txt' },
       });
       expect(waiting.waitingFor).toMatch(new RegExp(`^user limit: 1 CPU \\(${alice.name} holds 1`));
+      // and rp activity status counts it among the activity's queued jobs
+      const status = JSON.parse(
+        (await asRoot(['activity', 'status', 'held', '--json'])).stdout,
+      ) as Array<{ jobs: Array<{ id: string; state: string; input: string }> }>;
+      expect(status[0]?.jobs).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ id: firstJob, state: 'running', input: 'first.txt' }),
+          expect.objectContaining({ id: waiting.id, state: 'queued', input: 'second.txt' }),
+        ]),
+      );
       const text = await asRoot(['queue']);
       expect(text.stdout).toMatch(new RegExp(`${waiting.id} .*${alice.name} .*activity:held`));
       // and bob's file, dropped now, runs beside her first job: only alice is held back

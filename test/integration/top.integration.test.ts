@@ -32,19 +32,26 @@ describe.skipIf(skipWithoutDocker)('rp top (real engine)', () => {
   });
 
   it('draws on a terminal and quits with q, exit 0', async () => {
-    // Given rp top on a pseudo-terminal (`script` gives it one; its stdin is what the user types)
-    const top = `stty cols 120 rows 40; RP_HOME=${project.rpHome} ${process.execPath} ${RP_BIN} top`;
+    // Given rp top on a pseudo-terminal (`script` gives it one; its stdin is what the user types),
+    // outside CI as a user runs it: with CI set, ink draws nothing until the end
+    const top = `stty cols 120 rows 40; env -u CI -u CONTINUOUS_INTEGRATION RP_HOME=${project.rpHome} ${process.execPath} ${RP_BIN} top`;
     const session = execa('script', ['-qfec', top, '/dev/null'], {
       cwd: project.dir,
       reject: false,
       stdin: 'pipe',
     });
-    // When the first frame is drawn and the user types q
-    await waitForOutput(session, /rp top · .* · q quits[\s\S]*Bookings, next 24 h/);
-    session.stdin?.write('q');
-    // Then rp top ends at once by itself, with exit code 0
-    const result = await withTimeout(session, 15_000, 'rp top to quit on q');
-    expect(result.exitCode, result.stdout).toBe(0);
+    try {
+      // When the first frame is drawn and the user types q
+      await waitForOutput(session, /rp top · .* · q quits[\s\S]*Bookings, next 24 h/);
+      session.stdin?.write('q');
+      // Then rp top ends at once by itself, with exit code 0
+      const result = await withTimeout(session, 15_000, 'rp top to quit on q');
+      expect(result.exitCode, result.stdout).toBe(0);
+    } finally {
+      // A failed step must not leave rp top writing into the folder the cleanup removes.
+      session.kill('SIGKILL');
+      await session;
+    }
   });
 
   it('draws while another process holds the ledger lock, and redraws when it writes', async () => {
