@@ -4,7 +4,7 @@
  * definition and its schema, and the rules that decide what becomes of a file in the folder.
  */
 import picomatch from 'picomatch';
-import { z } from 'zod';
+import * as z from './zod.js';
 
 export interface Activity {
   /** Lowercase letters, digits and "-": the folder and unit names use it. */

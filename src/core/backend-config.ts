@@ -4,7 +4,7 @@
  * handed to a Slurm cluster with sbatch (locally or over ssh to a login node). Pure: the schema and
  * what `rp host show` says about it.
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 
 export type BackendName = 'local' | 'slurm';
 export const BACKEND_NAMES: readonly BackendName[] = ['local', 'slurm'];

@@ -3,7 +3,7 @@
  * one user may hold at once. Pure: parsing, validation and resolution against an inventory that the
  * caller detected (src/host/inventory.ts) and passes in as data.
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 import { backendConfigSchema } from './backend-config.js';
 import type { UnmanagedGpuPolicy } from './gpu-processes.js';
 import { DURATION_FORMS, formatSeconds, parseTimeLimit } from './durations.js';

@@ -4,7 +4,7 @@
  * project and identity at submission, so the supervisor, whoever runs it, starts exactly the job
  * the user asked for. Pure: the type, its schema, and the command that writes the job's log.
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 import {
   gridTask,
   substitutePlaceholders,

@@ -8,7 +8,7 @@
  * field added to one and not the other fails `tsc` instead of being silently dropped on the next
  * write (zod strips unknown keys).
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 import {
   LEDGER_VERSION,
   type Booking,

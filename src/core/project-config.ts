@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 import { DURATION_FORMS, parseTimeLimit } from './durations.js';
 import { ConfigError } from './errors.js';
 import { isValidProjectName, isValidRepository } from './naming.js';

@@ -3,7 +3,7 @@
  * the user's own, never a project's) and a project's default remote (`.rp/remote.json`). Pure:
  * the schemas, validation and the changes `rp remote add|remove` make.
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 import { ConfigError, RpError, UsageError, type RpErrorOptions } from './errors.js';
 import { parseConfigFile } from './validation.js';
 

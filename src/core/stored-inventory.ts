@@ -4,7 +4,7 @@
  * and then used by every process, so no two processes ever schedule with different ideas of what
  * the machine has. Pure: parsing, and the rule for merging a new detection into what is stored.
  */
-import { z } from 'zod';
+import * as z from './zod.js';
 import { ConfigError } from './errors.js';
 import type { GpuInfo, HostInventory } from './host-config.js';
 

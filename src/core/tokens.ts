@@ -4,7 +4,7 @@
  * when it is valid. Pure: the random bytes and the clock are passed in.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod.js';
 import { LENGTH_FORMS, parseSeconds } from './durations.js';
 import { UsageError } from './errors.js';
 

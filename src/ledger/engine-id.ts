@@ -11,7 +11,7 @@
 import { type FileHandle, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { ConfigError } from '../core/errors.js';
 import { randomToken } from '../host/ids.js';
 import { fsyncDir, tempPrefix } from './atomic-write.js';

@@ -14,7 +14,7 @@
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import createDebug from 'debug';
-import type { z } from 'zod';
+import type * as z from '../core/zod.js';
 import {
   monthFileName,
   monthKey,

@@ -8,7 +8,7 @@
  */
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { recordExpired } from '../core/backend-endings.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ledgerPaths } from './paths.js';
