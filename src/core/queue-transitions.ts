@@ -30,6 +30,12 @@ export interface HostPolicy {
   limits: UserLimits;
   /** The last look at the GPUs' processes (see src/services/gpu-observation.ts); absent: none. */
   gpuObservation?: GpuObservation;
+  /**
+   * Job ids another backend of this host holds (a Slurm cluster's records, kept a week after
+   * their end): a new job here never takes one, so that `rp kill` and `rp logs` reach the job
+   * meant.
+   */
+  idsElsewhere?: ReadonlySet<string>;
 }
 
 /**
@@ -143,7 +149,8 @@ function admit(
     const ErrorType = admission.refusal === 'invalid' ? UsageError : ConfigError;
     throw new ErrorType(admission.reason, { hint: ADMISSION_HINTS[admission.refusal] });
   }
-  const id = allocateJobId(new Set(state.jobs.map((entry) => entry.id)), randomInt);
+  const taken = new Set([...state.jobs.map((entry) => entry.id), ...(policy.idsElsewhere ?? [])]);
+  const id = allocateJobId(taken, randomInt);
   if (id === undefined) {
     throw new ConfigError('the queue is full: 9000 jobs are live on this host');
   }

@@ -64,6 +64,22 @@ export interface SlurmJobStore {
   ): Promise<SlurmJobRecord[]>;
 }
 
+/** The ids of the Slurm jobs this host keeps records of (none when it never used Slurm). */
+export async function slurmJobIds(rpHome: string): Promise<Set<string>> {
+  const names = await readdir(join(ledgerPaths(rpHome).dir, 'slurm')).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    },
+  );
+  return new Set(
+    names.flatMap((name) => {
+      const match = /^(\d{4})\.json$/.exec(name);
+      return match ? [match[1] as string] : [];
+    }),
+  );
+}
+
 export function openSlurmJobStore(
   rpHome: string,
   randomInt: (max: number) => number,

@@ -104,7 +104,9 @@ export async function submitClaim(
   // As any submission: a GPU busy outside rp is known before the queue decides.
   await session.lookAtGpus(prepared.request.gpus > 0);
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt += 1) {
-    const id = allocateJobId(liveIds(await session.store.read()), systemRandomInt);
+    const { idsElsewhere = [] } = await session.policy();
+    const taken = new Set([...liveIds(await session.store.read()), ...idsElsewhere]);
+    const id = allocateJobId(taken, systemRandomInt);
     if (id === undefined) break;
     const outputDir = join(
       owner.home,

@@ -12,6 +12,7 @@ import { systemClock, type Clock } from '../host/clock.js';
 import { isProcessAlive } from '../host/process.js';
 import { reapDead, type ContainerStatus, type ReapReport } from '../ledger/reaper.js';
 import { openLedger, type LedgerDecision, type LedgerStore } from '../ledger/store.js';
+import { slurmJobIds } from '../ledger/slurm-jobs.js';
 import { engineIdentity } from './engine-identity.js';
 import { rpHomeFromEnv } from './host-files.js';
 import { openPolicySource } from './host-policy.js';
@@ -72,10 +73,16 @@ export async function openHostSession(
   const gpus = openGpuObservationSource(rpHome);
   // The policy carries the stored look at the GPUs, so every decision (in a transaction too)
   // keeps GPUs busy outside rp out of grants; reading it is a stat when nothing changed.
+  // It also carries the ids a Slurm cluster's jobs hold, which no job here may take.
   const policy = async (): Promise<HostPolicy> => {
     const current = await policySource.current();
     const gpuObservation = current.capacity.gpus.length === 0 ? undefined : await gpus.current();
-    return gpuObservation === undefined ? current : { ...current, gpuObservation };
+    const idsElsewhere = await slurmJobIds(rpHome);
+    return {
+      ...current,
+      ...(gpuObservation === undefined ? {} : { gpuObservation }),
+      ...(idsElsewhere.size === 0 ? {} : { idsElsewhere }),
+    };
   };
   const reapDeadJobs = reaper(rpHome, store, engine, clock, () => policySource.current());
   // A reaping pass also starts a host supervisor when detached jobs have none (it was killed, or

@@ -49,6 +49,20 @@ describe('queue transitions', () => {
     expect(result.id).toMatch(/^\d{4}$/);
   });
 
+  it("never gives a new job an id another backend's job holds (a Slurm record)", () => {
+    // Every id but 4242 is held by a Slurm job of this host.
+    const idsElsewhere = new Set<string>();
+    for (let id = 1000; id <= 9999; id += 1) if (id !== 4242) idsElsewhere.add(String(id));
+    const { result } = enqueue(
+      emptyLedger(),
+      job('alice', 0, 1),
+      { ...policy, idsElsewhere },
+      now,
+      sequentialRandom,
+    );
+    expect(result.id).toBe('4242');
+  });
+
   it('queues a job that does not fit and grants it when the holder finishes', () => {
     const first = add(emptyLedger(), job('alice', 2, 4));
     const second = add(first.state, job('bob', 1, 1));

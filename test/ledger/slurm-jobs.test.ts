@@ -1,7 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENDED_RECORD_KEPT_MS } from '../../src/core/backend-endings.js';
-import { openSlurmJobStore, type SlurmJobRecord } from '../../src/ledger/slurm-jobs.js';
+import {
+  openSlurmJobStore,
+  slurmJobIds,
+  type SlurmJobRecord,
+} from '../../src/ledger/slurm-jobs.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const NOW = new Date('2026-12-10T12:00:00.000Z');
@@ -46,6 +50,14 @@ function storeWithIds(...ids: string[]) {
 }
 
 describe("the Slurm backend's job records", () => {
+  it('Given records, When their ids are asked for, Then each record gives its id; a host without any gives none', async () => {
+    expect(await slurmJobIds(rpHome)).toEqual(new Set());
+    const { add } = storeWithIds('1001', '4242');
+    await add(record('1001'));
+    await add(record('4242'));
+    expect(await slurmJobIds(rpHome)).toEqual(new Set(['1001', '4242']));
+  });
+
   it('Given records that ended 8 days ago, 6 days ago and not at all, When pruned, Then only the old ending is removed, from disk too', async () => {
     const { store, add } = storeWithIds('1001', '1002', '1003');
     const old = record('1001', {
