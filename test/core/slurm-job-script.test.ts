@@ -165,6 +165,10 @@ describe("a Slurm job's stop grace", () => {
       writeFileSync(slurmGraceFile(dir, 7), '20\n');
       expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '7' })).toBe('20');
       expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '8' })).toBe('0');
+      // A file written without a final newline counts too.
+      writeFileSync(slurmGraceFile(dir, 8), '7');
+      expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '8' })).toBe('7');
+      rmSync(slurmGraceFile(dir, 8));
       // Anything but a whole number of seconds is passed over.
       writeFileSync(graceFile, '5; reboot\n');
       expect(graceChosen(spec, { SLURM_ARRAY_TASK_ID: '8' })).toBe('3');

@@ -84,7 +84,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     );
     await project.script(
       'tidy.sh',
-      'trap "echo got TERM; sleep 1; echo cleaned up; exit 143" TERM; echo started; while :; do sleep 0.2; done',
+      'trap "echo got TERM; sleep 0.5; echo cleaned up; exit 143" TERM; echo started; while :; do sleep 0.2; done',
     );
     await project.script(
       'long.sh',
@@ -182,7 +182,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
   });
 
   it("Given rp kill --grace, When a running job is cancelled, Then its container gets that grace instead of the job's own", async () => {
-    // Given two jobs that need a second to clean up on SIGTERM (the job's own grace is 2 s)
+    // Given two jobs that need half a second to clean up on SIGTERM (the job's own grace is 2 s)
     const [tidy, hurried] = [
       await detach(['--script=tidy.sh', '--cpu', '1']),
       await detach(['--script=tidy.sh', '--cpu', '1']),

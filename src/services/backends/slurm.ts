@@ -26,6 +26,7 @@ import type { Backend, BackendJob, BackendJobState, JobPhase, SubmitRequest } fr
 import { containerLaunchOf } from '../job-launch.js';
 import { logFilePath } from '../job-spec.js';
 import { readLogFrom } from './log-file.js';
+import { cancelSlurmJob } from './slurm-cancel.js';
 import { openSlurmCli, type SlurmCli } from './slurm-cli.js';
 
 export interface SlurmBackendOptions {
@@ -115,17 +116,8 @@ export function openSlurmBackend(options: SlurmBackendOptions): Backend {
     },
 
     // scancel's SIGTERM reaches the script's trap, which stops the container with the job's own
-    // grace (stopGraceSeconds, written into its script at submit), or with the one written here
-    // first into the job's folder, which the trap reads.
-    async cancel(job, { task, graceSeconds }) {
-      if (graceSeconds !== undefined) {
-        const record = await store.get(job.id);
-        if (record !== undefined) {
-          await writeFile(slurmGraceFile(record.dir, task), `${graceSeconds}\n`, { mode: 0o644 });
-        }
-      }
-      await cli.scancel([task === undefined ? job.backendJobId : `${job.backendJobId}_${task}`]);
-    },
+    // grace, or with the one cancelSlurmJob writes first (slurm-cancel.ts).
+    cancel: (job, options) => cancelSlurmJob({ cli, store }, job, options),
 
     async readLog(job, offset, task) {
       const record = await store.get(job.id);

@@ -1,0 +1,44 @@
+/**
+ * Cancelling a Slurm job: `scancel`, whose SIGTERM reaches the job script's trap, which stops the
+ * container with the job's own grace (written into its script at submit) or, for `rp kill
+ * --grace`, with the one written first into the job's folder on sharedDir (slurmGraceFile).
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { ConfigError } from '../../core/errors.js';
+import { jobName } from '../../core/naming.js';
+import { slurmGraceFile } from '../../core/slurm-job-script.js';
+import type { SlurmJobStore } from '../../ledger/slurm-jobs.js';
+import type { BackendJob } from '../backend.js';
+import type { SlurmCli } from './slurm-cli.js';
+
+export async function cancelSlurmJob(
+  { cli, store }: { cli: Pick<SlurmCli, 'scancel'>; store: Pick<SlurmJobStore, 'get'> },
+  job: BackendJob,
+  { task, graceSeconds }: { task?: number; graceSeconds?: number },
+): Promise<void> {
+  const record = graceSeconds === undefined ? undefined : await store.get(job.id);
+  const graceFile = record && slurmGraceFile(record.dir, task);
+  // Cancelled in any case: a grace that cannot be given is said after the scancel.
+  const unwritten =
+    graceFile === undefined
+      ? undefined
+      : await writeFile(graceFile, `${graceSeconds}\n`, { mode: 0o644 }).then(
+          () => undefined,
+          (error: NodeJS.ErrnoException) => error,
+        );
+  try {
+    await cli.scancel([task === undefined ? job.backendJobId : `${job.backendJobId}_${task}`]);
+  } catch (error) {
+    // Not cancelled: the grace must not linger until the job's time limit.
+    if (graceFile !== undefined && unwritten === undefined) await rm(graceFile, { force: true });
+    throw error;
+  }
+  if (graceFile !== undefined && unwritten !== undefined) {
+    throw new ConfigError(
+      `${jobName(job.id)} was cancelled, but with its own stop grace: cannot write ${graceFile} (${unwritten.code ?? unwritten.message})`,
+      {
+        hint: "rp kill --grace writes into the job's folder on sharedDir: whoever runs it must be able to write there (root cannot on an NFS share with root_squash)",
+      },
+    );
+  }
+}
