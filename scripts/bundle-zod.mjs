@@ -1,6 +1,7 @@
 // Replaces dist/core/zod.js (tsc's plain re-export of zod) with a bundle of only the names
 // src/core/zod.ts lists: zod's package entry loads all of zod, its 60-odd locales included, on
 // every rp command. esbuild, because it tree-shakes ES modules and is already what tsx runs on.
+import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 await build({
@@ -18,3 +19,5 @@ await build({
   },
   logLevel: 'warning',
 });
+// tsc's map describes the file replaced above.
+await rm('dist/core/zod.js.map', { force: true });

@@ -92,7 +92,8 @@ export interface DropContext {
  * The rule for one entry. Dot-files, temporary names and `.done` markers are left alone; a link,
  * a folder or a device is refused (nothing is followed or executed), as is a file with more than
  * one link once it has been quiet for stableSeconds (it may be another's file), too large, of a
- * name not accepted, or of a user the host does not allow. A file is claimed once complete: marked done, or unchanged for stableSeconds.
+ * name not accepted, or of a user the host does not allow. A file is claimed once complete:
+ * marked done, or unchanged for stableSeconds.
  */
 export function decideDropEntry(entry: DropEntry, context: DropContext): DropDecision {
   if (isIgnoredName(entry.name)) return { action: 'ignore' };

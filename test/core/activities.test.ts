@@ -71,6 +71,9 @@ describe('what becomes of a file in a drop folder', () => {
     const linked = entry({ links: 2, changedMs: NOW.getTime() - 4_999 });
     expect(decideDropEntry(linked, context())).toEqual({ action: 'wait' });
     expect(decideDropEntry(linked, context({ markedDone: true }))).toEqual({ action: 'wait' });
+    // Quiet for stableSeconds and still linked: refused.
+    const kept = entry({ links: 2, changedMs: NOW.getTime() - 5_000 });
+    expect(decideDropEntry(kept, context())).toMatchObject({ action: 'reject' });
   });
 
   it('refuses a link, a folder, a device and a hard-linked file, saying why', () => {

@@ -10,9 +10,14 @@ import { chmod, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rp, RP_BIN, type RpResult } from '../support/cli.js';
-import { assertDockerForCi, removeProjectImages, skipWithoutDocker } from '../support/docker.js';
+import {
+  assertDockerForCi,
+  docker,
+  removeProjectImages,
+  skipWithoutDocker,
+} from '../support/docker.js';
 import { activityHost, activityOutput, shellAs } from '../support/activities.js';
-import { editHostConfig, until } from '../support/rp-project.js';
+import { editHostConfig, until, waitForOutput } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
 import {
@@ -89,44 +94,49 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       // Three quiet seconds make a file complete; the watch looks every second.
       await add('upload', ['--script', 'count.sh', '--accept', '*.txt', '--stable-seconds', '3']);
       await add('held', ['--script', 'hold.sh', '--cpu', '1', '--stable-seconds', '0']);
+      await add('linkup', ['--script', 'count.sh', '--stable-seconds', '10']);
       watcher = execa(
         process.execPath,
         [RP_BIN, 'activity', 'watch', 'upload', 'held', '--interval', '1'],
         { cwd: host.dir, env: env(), reject: false },
       );
+      // Its polls have begun: an upload's every moment is looked at.
+      await waitForOutput(watcher, /watching the drop folders/, { stream: 'stderr' });
     }, 120_000);
 
     afterAll(async () => {
       watcher?.kill('SIGTERM');
       await watcher?.catch(() => undefined);
       if (rpHome) await killSupervisors(rpHome);
-      if (project) await removeProjectImages(project);
+      if (project) {
+        // A failed step can leave a held job's container waiting for its "go".
+        const left = await docker(['ps', '-aq', '--filter', `label=rp.project-path=${project}`]);
+        const ids = left.stdout.split('\n').filter(Boolean);
+        if (ids.length > 0) await docker(['rm', '-f', ...ids]);
+        await removeProjectImages(project);
+      }
       for (const user of [alice, bob]) if (user !== undefined) await removeUnixUser(user);
       await host?.cleanup();
     });
 
-    it('takes an rsync, sftp or link-then-remove upload only whole, under its final name, once', async () => {
+    it('takes an rsync, sftp or browser-style upload only whole, under its final name, once', async () => {
       const drop = dropDir('upload');
       // Given uploads that write a temporary name, pause longer than the three quiet seconds that
       // make a file complete (and than the watch's poll), write the rest, and only then rename:
       // rsync (.NAME.XXXXXX), WinSCP (NAME.filepart), Firefox-style (NAME.part)
       const renamed = (temp: string, final: string): string =>
         `cd ${drop}; printf 'w1 w2 ' > ${temp}; sleep 4; printf 'w3\\n' >> ${temp}; mv ${temp} ${final}`;
-      // and one that links the final name, then removes the temporary one a moment later
-      // (shorter than the quiet time, longer than a poll)
-      const linked = `cd ${drop}; printf 'l1 l2 l3 l4\\n' > .linked.tmp-1; ln .linked.tmp-1 linked.txt; sleep 1.5; rm .linked.tmp-1`;
       // When alice uploads them all at once
       const uploads = await Promise.all([
         shell(alice, renamed('.rsynced.txt.Qx81Za', 'rsynced.txt')),
         shell(alice, renamed('sftp.txt.filepart', 'sftp.txt')),
         shell(alice, renamed('browser.txt.part', 'browser.txt')),
-        shell(alice, linked),
       ]);
       for (const upload of uploads) expect(upload.exitCode, upload.stderr).toBe(0);
 
       // Then each file runs as one job, on its whole content, under its final name
       const words: Record<string, number> = {};
-      for (const name of ['rsynced.txt', 'sftp.txt', 'browser.txt', 'linked.txt']) {
+      for (const name of ['rsynced.txt', 'sftp.txt', 'browser.txt']) {
         const record = await endedJob('upload', name);
         expect(record, name).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
         const stem = name.replace(/\.txt$/, '');
@@ -136,12 +146,41 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
         );
         words[name] = Number(/words (\d+)/.exec(count)?.[1]);
       }
-      expect(words).toEqual({ 'rsynced.txt': 3, 'sftp.txt': 3, 'browser.txt': 3, 'linked.txt': 4 });
+      expect(words).toEqual({ 'rsynced.txt': 3, 'sftp.txt': 3, 'browser.txt': 3 });
       // and no temporary name ever became a job, none ran twice, nothing was refused
       const inputs = (await records('upload')).map((record) => record.activity?.input).sort();
-      expect(inputs).toEqual(['browser.txt', 'linked.txt', 'rsynced.txt', 'sftp.txt']);
+      expect(inputs).toEqual(['browser.txt', 'rsynced.txt', 'sftp.txt']);
       expect(await readdir(join(rpHome, 'activities', 'upload', 'failed'))).toEqual([]);
       expect(await readdir(drop)).toEqual([]);
+    });
+
+    it('takes a file uploaded by linking its final name and then removing the temporary one', async () => {
+      const drop = dropDir('linkup');
+      // Given a drain serving the folder (it stays while a file waits to be complete), when an
+      // upload links its final name and removes its temporary one 5 s later, within the
+      // activity's 10 s of quiet
+      const drain = asRoot(['activity', 'drain', 'linkup', '--json']);
+      const upload = await shell(
+        alice,
+        `cd ${drop}; printf 'l1 l2 l3 l4\\n' > .linked.tmp-1; ln .linked.tmp-1 linked.txt; sleep 5; rm .linked.tmp-1`,
+      );
+      expect(upload.exitCode, upload.stderr).toBe(0);
+      // Then the drain, which looked every second while the file had two links, refused nothing
+      // and queued the file once it was complete
+      const report = await drain;
+      expect(report.exitCode, report.stderr).toBe(0);
+      expect(JSON.parse(report.stdout)).toMatchObject({
+        queued: [{ input: 'linked.txt' }],
+        refused: [],
+      });
+      // and the job ran on the whole file
+      const record = await endedJob('linkup', 'linked.txt');
+      expect(record).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
+      const count = await readFile(
+        join(outputOf(alice, 'linkup', 'linked', record.id), 'count.txt'),
+        'utf8',
+      );
+      expect(count).toContain('words 4');
     });
 
     it("queues a dropped file under its owner's per-user limit, and rp queue lists it under its activity", async () => {
