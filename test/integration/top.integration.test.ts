@@ -54,6 +54,23 @@ describe.skipIf(skipWithoutDocker)('rp top (real engine)', () => {
     }
   });
 
+  it('draws a new frame every --interval seconds when nothing changes (the GPU figures and times)', async () => {
+    // Given rp top printing plain frames (a pipe), every second
+    const watcher = execa(process.execPath, [RP_BIN, 'top', '--interval', '1'], {
+      cwd: project.dir,
+      env: { NO_COLOR: '1', ...project.env },
+      reject: false,
+      stdin: 'ignore',
+    });
+    try {
+      // When nothing changes in the ledger, Then it still draws a second and a third frame
+      await waitForOutput(watcher, /(rp top · [\s\S]*Bookings, next 24 h[\s\S]*){3}/);
+    } finally {
+      watcher.kill('SIGINT');
+      await watcher;
+    }
+  });
+
   it('draws while another process holds the ledger lock, and redraws when it writes', async () => {
     // Given a booking made and then cancelled, and the ledger as it was while the booking stood
     const paths = ledgerPaths(project.rpHome);
