@@ -25,10 +25,12 @@ interface BackendRow {
 
 describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slurm)', () => {
   let project: RpProject;
+  /** `rp run --backend slurm ARGS` in the project. */
+  const slurmRun = (args: string[]) => project.rp(['run', '--backend', 'slurm', ...args]);
   const submitted: string[] = [];
 
   const detach = async (args: string[]): Promise<{ id: string; slurmJobId: string }> => {
-    const result = await project.rp(['run', '--backend', 'slurm', '--detach', ...args]);
+    const result = await slurmRun(['--detach', ...args]);
     expect(result.exitCode, result.stderr).toBe(0);
     const match = /waiting to be scheduled as rp(\d{4}) \(slurm job (\d+)\)/.exec(result.stderr);
     if (!match) throw new Error(`no job id in: ${result.stderr}`);
@@ -101,7 +103,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
   });
 
   it("Given a script, When rp run --backend slurm runs it, Then its output streams back and rp exits with the script's code, leaving no container", async () => {
-    const result = await project.rp(['run', '--backend', 'slurm', '--script=hello.sh "big world"']);
+    const result = await slurmRun(['--script=hello.sh "big world"']);
     expect(result.exitCode, result.stderr).toBe(3);
     const uid = `${process.getuid?.()}:${process.getgid?.()}`;
     expect(result.stdout).toContain(`hello big world hooked ${uid}`);
@@ -209,14 +211,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
   });
 
   it('Given --time, When the job runs past it, Then Slurm ends it as timeout and rp run exits 124', async () => {
-    const result = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--script=long.sh',
-      '--time',
-      '1s',
-    ]);
+    const result = await slurmRun(['--script=long.sh', '--time', '1s']);
     expect(result.exitCode, result.stderr).toBe(124);
     expect(result.stderr).toContain('reached its time limit');
     const id = /as rp(\d{4})/.exec(result.stderr)?.[1] as string;
@@ -228,14 +223,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
       'task.sh',
       'echo "task $1 of $RP_ARRAY_JOB_ID ($RP_ARRAY_TASK_ID)"; sleep 1',
     );
-    const result = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--array',
-      '0-2',
-      '--script=task.sh {i}',
-    ]);
+    const result = await slurmRun(['--array', '0-2', '--script=task.sh {i}']);
     expect(result.exitCode, result.stderr).toBe(0);
     const match = /waiting to be scheduled as rp(\d{4}) \(slurm job (\d+)\)/.exec(result.stderr);
     const [id, slurmJobId] = [match?.[1] as string, match?.[2] as string];
@@ -258,21 +246,11 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
       'grid.sh',
       'echo "lr $1 seed $2 env $RP_SWEEP_LR/$RP_SWEEP_SEED task $RP_ARRAY_TASK_ID"',
     );
-    const typo = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--sweep',
-      'lr=1e-3,3e-4',
-      '--script=grid.sh {lrr}',
-    ]);
+    const typo = await slurmRun(['--sweep', 'lr=1e-3,3e-4', '--script=grid.sh {lrr}']);
     expect(typo.exitCode).toBe(2);
     expect(typo.stderr).toContain('--script: no value for {lrr}');
 
-    const result = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
+    const result = await slurmRun([
       '--sweep',
       'lr=1e-3,3e-4',
       '--sweep',
@@ -300,7 +278,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
 
   it('Given a job that ended over a week ago, When rp ps lists, Then its record and its folder on the shared folder go, and a folder rp did not make for it stays', async () => {
     await project.script('quick.sh', 'echo quick');
-    const result = await project.rp(['run', '--backend', 'slurm', '--script=quick.sh']);
+    const result = await slurmRun(['--script=quick.sh']);
     expect(result.exitCode, result.stderr).toBe(0);
     const id = /as rp(\d{4})/.exec(result.stderr)?.[1] as string;
     const records = join(project.rpHome, 'queue', 'slurm');
@@ -332,14 +310,7 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
 
   it("Given --outfile_name, When the job runs, Then its output is in the project's .rp/logs/NAME_<date>_<id>.log, as a local job's, and rp logs prints it", async () => {
     await project.script('named.sh', 'echo "to a named log"');
-    const result = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--outfile_name',
-      'named',
-      '--script=named.sh',
-    ]);
+    const result = await slurmRun(['--outfile_name', 'named', '--script=named.sh']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('to a named log');
     const id = /as rp(\d{4})/.exec(result.stderr)?.[1] as string;
@@ -351,38 +322,18 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     );
     expect((await project.rp(['logs', id])).stdout).toContain('to a named log');
 
-    const bad = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--outfile_name',
-      'a/b',
-      '--script=named.sh',
-    ]);
+    const bad = await slurmRun(['--outfile_name', 'a/b', '--script=named.sh']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--outfile_name "a/b" may hold only');
     // --no-wait has no Slurm counterpart (sbatch lost --immediate): refused, not ignored.
-    const noWait = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--no-wait',
-      '--script=named.sh',
-    ]);
+    const noWait = await slurmRun(['--no-wait', '--script=named.sh']);
     expect(noWait.exitCode).toBe(2);
     expect(noWait.stderr).toContain('--no-wait does not apply with --backend slurm');
   });
 
   it("Given a request the cluster cannot meet, When submitted, Then rp exits 125 with sbatch's own words and keeps no record", async () => {
     const before = (await rows()).length;
-    const result = await project.rp([
-      'run',
-      '--backend',
-      'slurm',
-      '--script=long.sh',
-      '--gpu',
-      '5',
-    ]);
+    const result = await slurmRun(['--script=long.sh', '--gpu', '5']);
     expect(result.exitCode).toBe(125);
     expect(result.stderr).toContain('sbatch refused the job: sbatch: error:');
     expect(result.stderr).toContain('hint: check --gpu/--cpu/--mem/--time');
