@@ -8,7 +8,6 @@ import { bareOnAsDefault } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
-import { remoteEnter } from '../services/remote-run.js';
 import { prepareJob, submitJob, superviseJob } from '../services/run-job.js';
 import { createBuildProgress } from '../ui/build-progress.js';
 import { createJobProgress } from '../ui/job-progress.js';
@@ -57,6 +56,7 @@ export default class Enter extends BaseCommand {
     }
     const remote = flags.on;
     if (remote !== undefined) {
+      const { remoteEnter } = await import('../services/remote-run.js');
       this.setExitCode(
         await callRemote(flags, argv, (common) => remoteEnter({ remote, ...common })),
       );

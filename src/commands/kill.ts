@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { onFlag } from '../cli/remote-flags.js';
 import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
-import { remoteCommand } from '../services/remote-run.js';
 import { parseKillTarget } from '../core/kill.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
@@ -50,6 +49,8 @@ export default class Kill extends BaseCommand {
     const { args, flags } = await this.parse(Kill, argv);
     if (flags.on !== undefined) {
       const remoteArgs = ['kill', ...serverArgs(argv)];
+      // Loaded only here: a local listing or kill needs none of the ssh and sync code
+      const { remoteCommand } = await import('../services/remote-run.js');
       this.setExitCode(
         await remoteCommand({ remote: flags.on, cwd: process.cwd(), args: remoteArgs }),
       );

@@ -2,7 +2,6 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { onFlag } from '../cli/remote-flags.js';
 import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
-import { remoteCommand } from '../services/remote-run.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { queueOfEveryBackend } from '../services/every-backend-listing.js';
@@ -32,6 +31,8 @@ export class Queue extends BaseCommand {
     const { flags } = await this.parse(Queue, argv);
     if (flags.on !== undefined) {
       const remoteArgs = ['queue', ...serverArgs(argv)];
+      // Loaded only here: a local listing or kill needs none of the ssh and sync code
+      const { remoteCommand } = await import('../services/remote-run.js');
       this.setExitCode(
         await remoteCommand({ remote: flags.on, cwd: process.cwd(), args: remoteArgs }),
       );

@@ -174,14 +174,3 @@ export const OUTPUT_MOUNT = '/output';
 export const JOB_LOG_NAME = 'job.log';
 /** A failed job's input, beside its log. */
 export const KEPT_INPUT_NAME = 'input';
-
-/**
- * What listings show as a job's project: the project's name, or `activity:NAME` for a job of a
- * drop-folder activity (its project is the admin's; the activity is what users know).
- */
-export function listedProject(job: {
-  project: { name: string };
-  activity?: { name: string } | undefined;
-}): string {
-  return job.activity === undefined ? job.project.name : `activity:${job.activity.name}`;
-}

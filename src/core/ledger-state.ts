@@ -121,6 +121,17 @@ export function jobLabel(job: Pick<JobEntry, 'id' | 'array'>): string {
   return job.array === undefined ? job.id : `${job.id}_${job.array.task}`;
 }
 
+/**
+ * What listings show as a job's project: the project's name, or `activity:NAME` for a job of a
+ * drop-folder activity (its project is the admin's; the activity is what users know).
+ */
+export function listedProject(job: {
+  project: { name: string };
+  activity?: { name: string } | undefined;
+}): string {
+  return job.activity === undefined ? job.project.name : `activity:${job.activity.name}`;
+}
+
 /** A job as every transition names it: ids are reused, the pair never is. */
 export interface JobKey {
   id: string;

@@ -11,44 +11,21 @@
  * nothing (its tokens still act as the planter); at worst the other user is told to ask root to
  * remove it. Only the hashes are stored, so even root's backups hold no usable token.
  */
-import { chmod, lstat, mkdir, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { tokenFileSchema, type TokenFile, type TokenRecord } from '../core/tokens.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { DEFAULT_LOCK_SETTINGS, withFileLock } from './lock.js';
-import { ledgerPaths } from './paths.js';
+import { ensureTokensDir, tokensDir } from './tokens-dir.js';
 
-export const TOKENS_DIR = 'tokens';
-export const TOKENS_DIR_MODE = 0o1733;
 const FILE_MODE = 0o600;
 const FILE_NAME = /^(\d{1,10})\.json$/;
-
-export function tokensDir(rpHome: string): string {
-  return join(ledgerPaths(rpHome).dir, TOKENS_DIR);
-}
 
 /** A token with the uid of the user it acts as. */
 export interface OwnedToken {
   uid: number;
   record: TokenRecord;
-}
-
-/** Makes the tokens folder (1733) when it is missing; leaves an existing one as it is. */
-export async function ensureTokensDir(rpHome: string): Promise<string> {
-  const dir = tokensDir(rpHome);
-  try {
-    await mkdir(dir, { mode: TOKENS_DIR_MODE });
-    // mkdir applies the umask; chmod does not.
-    await chmod(dir, TOKENS_DIR_MODE);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new ConfigError(`cannot make ${dir}: ${(error as Error).message}`, {
-        hint: 'rp keeps API tokens in the queue folder; "rp host init" makes it writable for rp users',
-      });
-    }
-  }
-  return dir;
 }
 
 /** The tokens of `uid`: none when the file is missing. */

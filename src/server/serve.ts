@@ -7,7 +7,7 @@ import { chmod, rm } from 'node:fs/promises';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import type { ListenAddress } from '../core/listen-address.js';
-import { ensureTokensDir } from '../ledger/tokens.js';
+import { ensureTokensDir } from '../ledger/tokens-dir.js';
 import type { HostSession } from '../services/host-session.js';
 import { buildServer } from './app.js';
 

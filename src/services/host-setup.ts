@@ -4,7 +4,7 @@
  * renew what rp knows of the machine (see host-policy.ts).
  */
 import { chmod, chown, mkdir, readdir, stat } from 'node:fs/promises';
-import { ensureTokensDir, TOKENS_DIR_MODE } from '../ledger/tokens.js';
+import { ensureTokensDir, TOKENS_DIR_MODE } from '../ledger/tokens-dir.js';
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { describeBackend } from '../core/backend-config.js';

@@ -5,11 +5,11 @@
  * With `since`, only the months from then to now are read; without, the months are read newest
  * first until they hold `limit` jobs.
  */
-import { listedProject } from '../core/activities.js';
 import { monthsBetween } from '../core/history-months.js';
 import { enoughHistory, selectHistory, type HistoryFilter } from '../core/history-listing.js';
 import {
   jobLabel,
+  listedProject,
   type HistoryRecord,
   type JobEnding,
   type JobKind,

@@ -6,7 +6,6 @@
  * Every field is machine-friendly (ids as arrays, memory in MiB, ISO times, durations in ms): the
  * same data is printed as JSON by `--json` and turned into tables for people by src/ui/tables.ts.
  */
-import { listedProject } from '../core/activities.js';
 import type { BackendName } from '../core/backend-config.js';
 import type { HostCapacity } from '../core/host-config.js';
 import {
@@ -17,6 +16,7 @@ import {
 } from '../core/gpu-processes.js';
 import {
   jobLabel,
+  listedProject,
   type JobEntry,
   type JobKind,
   type JobState,

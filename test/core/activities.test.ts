@@ -5,7 +5,6 @@ import {
   claimedFileName,
   decideDropEntry,
   isIgnoredName,
-  listedProject,
   outputFolderName,
   parseAcceptList,
   type DropContext,
@@ -142,13 +141,6 @@ describe('names made from a dropped file', () => {
   it('gives the input a name a Docker bind can hold: no ":" or ","', () => {
     expect(claimedFileName('rec 12:30, final.wav')).toBe('rec 12_30_ final.wav');
     expect(claimedFileName('.x')).toBe('_x');
-  });
-
-  it('lists an activity job under its activity, any other under its project', () => {
-    expect(
-      listedProject({ project: { name: 'whisper-proj' }, activity: { name: 'whisper' } }),
-    ).toBe('activity:whisper');
-    expect(listedProject({ project: { name: 'mnist' } })).toBe('mnist');
   });
 });
 

@@ -14,6 +14,22 @@ function heavyAmong(loaded: readonly string[]): string[] {
   return loaded.filter((url) => HEAVY.some((name) => url.includes(`/node_modules/${name}/`)));
 }
 
+/**
+ * rp's own modules a local listing has no use for: the ssh and sync code of `--on`, and the
+ * schemas of API tokens and drop-folder activities (each costs its construction at start-up).
+ */
+const NOT_FOR_LISTINGS = [
+  'services/remote-run.js',
+  'host/ssh.js',
+  'core/remotes.js',
+  'core/tokens.js',
+  'core/activities.js',
+];
+
+function unneededAmong(loaded: readonly string[]): string[] {
+  return loaded.filter((url) => NOT_FOR_LISTINGS.some((path) => url.endsWith(`/dist/${path}`)));
+}
+
 /** Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG. */
 const ESM_HOOKS = `import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) {
@@ -85,13 +101,15 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
   }
 
   it.each(['ps', 'queue', 'ps --json'])(
-    'rp %s loads neither the Docker client nor execa, reaping included',
+    'rp %s loads neither the Docker client nor execa, reaping included, nor the remote code',
     async (line) => {
       const loaded = await modulesLoadedBy(line.split(' '));
 
       // Then rp's own modules were loaded (the hooks work), and no heavy package was
       expect(loaded.some((url) => url.includes('/dist/commands/'))).toBe(true);
       expect(heavyAmong(loaded)).toEqual([]);
+      // Nor any of rp's modules that only --on, tokens or activities use
+      expect(unneededAmong(loaded)).toEqual([]);
     },
   );
 

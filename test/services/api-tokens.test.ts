@@ -2,7 +2,8 @@ import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { readAllTokens, readUserTokens, tokensDir } from '../../src/ledger/tokens.js';
+import { readAllTokens, readUserTokens } from '../../src/ledger/tokens.js';
+import { tokensDir } from '../../src/ledger/tokens-dir.js';
 import {
   authenticate,
   createToken,
