@@ -117,7 +117,7 @@ export function plan(
   now: Date,
   policy: SchedulerPolicy = DEFAULT_POLICY,
 ): Plan {
-  const result = walkQueue(state, capacity, limits, now, policy);
+  const result = walkQueue(state, capacity, limits, now, policy, 'grants');
   const grants: PlannedGrant[] = [];
   for (const outcome of result.outcomes) {
     const { job } = outcome;
@@ -175,7 +175,7 @@ export function describeQueue(
   now: Date,
   policy: SchedulerPolicy = DEFAULT_POLICY,
 ): QueueEntryStatus[] {
-  const result = walkQueue(state, capacity, limits, now, policy);
+  const result = walkQueue(state, capacity, limits, now, policy, 'every outcome');
   return result.outcomes.map((outcome, i) => ({
     jobId: outcome.job.id,
     seq: outcome.job.seq,
@@ -243,12 +243,20 @@ interface UserReservation {
   forJob: string;
 }
 
+/**
+ * What a walk is for: a plan needs only the grants and the head, so it stops once the head is
+ * chosen and no CPU is left (every admitted job asks for one); a description needs the outcome
+ * of every queued job.
+ */
+type WalkPurpose = 'grants' | 'every outcome';
+
 function walkQueue(
   state: LedgerState,
   capacity: HostCapacity,
   limits: UserLimits,
   now: Date,
   policy: SchedulerPolicy,
+  purpose: WalkPurpose,
 ): WalkResult {
   const total = capacityTotals(capacity);
 
@@ -383,6 +391,7 @@ function walkQueue(
   }
 
   while (pending.size > 0) {
+    if (purpose === 'grants' && head !== undefined && freeCpus.length === 0) break;
     const { job, guarded } =
       sticky !== undefined
         ? { job: sticky, guarded: false }

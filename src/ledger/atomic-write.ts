@@ -3,9 +3,23 @@
  * crash leaves one of the two: write a temp file in the same directory (rename is atomic only
  * within one file system), fsync it, rename it over the target, then fsync the directory so the
  * rename itself survives a power cut.
+ *
+ * The steps are synchronous calls: a write is a handful of system calls of microseconds each, and
+ * each asynchronous one would be a round trip through libuv's thread pool, which under load cost
+ * more than the calls themselves (the ledger writes under its lock, so every such wait makes the
+ * whole host's line longer). Only `beforeRename`, which may wait, is awaited.
  */
-import type { BigIntStats } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import createDebug from 'debug';
 import { randomToken } from '../host/ids.js';
@@ -36,36 +50,60 @@ export async function writeFileAtomic(
 ): Promise<string> {
   const dir = dirname(target);
   const temp = join(dir, `${tempPrefix(target)}${process.pid}-${randomToken()}`);
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   let renamed = false;
   let identity = '';
   try {
     // 'wx': never follow or reuse an existing file under this name.
-    handle = await open(temp, 'wx', options.mode);
-    await handle.chmod(options.mode);
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
+    fd = openSync(temp, 'wx', options.mode);
+    fchmodSync(fd, options.mode);
+    writeAll(fd, data);
+    fsyncSync(fd);
     // A rename keeps the inode, size and mtime.
-    identity = fileIdentity(await handle.stat({ bigint: true }));
-    await handle.close();
-    handle = undefined;
+    identity = fileIdentity(fstatSync(fd, { bigint: true }));
+    closeSync(fd);
+    fd = undefined;
     await options.beforeRename?.();
-    await rename(temp, target);
+    renameSync(temp, target);
     renamed = true;
   } catch (error) {
-    await handle?.close().catch(() => undefined);
-    if (!renamed) await unlink(temp).catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
+    if (!renamed) unlinkQuietly(temp);
     throw toConfigError(error, target, 'write');
   }
-  await fsyncDir(dir);
+  fsyncDir(dir);
   return identity;
 }
 
 /**
- * A file's identity: its inode, size and modification time in nanoseconds. Every rp write is a new
- * file renamed into place, so a file with the identity this process last read or wrote holds what
- * it read or wrote.
+ * Writes the string as it is (no Buffer copy of a ledger of hundreds of KB first), then the rest
+ * if the system wrote less than asked (a full disk, a signal); a failure throws.
  */
+function writeAll(fd: number, data: string): void {
+  const written = writeSync(fd, data, null, 'utf8');
+  const bytes = Buffer.byteLength(data, 'utf8');
+  if (written === bytes) return;
+  const rest = Buffer.from(data, 'utf8');
+  let offset = written;
+  while (offset < bytes) offset += writeSync(fd, rest, offset, bytes - offset);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closing a descriptor whose write failed: the write's error is the one to report.
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone, or the folder is not writable: removeStaleTempFiles sweeps leftovers.
+  }
+}
+
 export function fileIdentity(stats: BigIntStats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
 }
@@ -74,14 +112,14 @@ export function fileIdentity(stats: BigIntStats): string {
  * Makes a rename in `dir` durable. A failure here is logged, not thrown: the new file is already
  * in place and visible to every reader, and failing the caller would make it believe otherwise.
  */
-export async function fsyncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
   try {
-    handle = await open(dir, 'r');
-    await handle.sync();
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
   } catch (error) {
     debug('fsync of directory %s failed: %s', dir, (error as Error).message);
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
   }
 }

@@ -144,7 +144,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     await handle.close();
     handle = undefined;
     await link(temp, file);
-    await fsyncDir(dirname(file));
+    fsyncDir(dirname(file));
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -25,7 +25,7 @@
  *   over stale locks ourselves, one process at a time: see takeOverIfStale.
  */
 import { mkdir, rename, rmdir } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
+import type ProperLockfile from 'proper-lockfile';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
 import { randomToken } from '../host/ids.js';
@@ -199,6 +199,17 @@ async function assertOwned(
   }
 }
 
+let loadedLockfile: typeof ProperLockfile | undefined;
+
+/**
+ * proper-lockfile, loaded at the first lock rather than with the store: a listing that takes no
+ * lock (the common case) does not pay for it and the graceful-fs it brings.
+ */
+async function properLockfile(): Promise<typeof ProperLockfile> {
+  loadedLockfile ??= (await import('proper-lockfile')).default;
+  return loadedLockfile;
+}
+
 async function acquire(
   options: FileLockOptions,
   ticket: Ticket,
@@ -207,6 +218,7 @@ async function acquire(
   const { lockPath, settings } = options;
   const stalled = stallCheck(options);
   let backoff = MIN_BACKOFF_MS;
+  const lockfile = await properLockfile();
   for (;;) {
     await waitForTurn(options, ticket, stalled);
     const attemptStart = Date.now();

@@ -11,18 +11,8 @@
  * to `ledger.json.corrupt-<timestamp>` and never deleted. A ledger written by a newer rp is
  * refused, never rewritten.
  */
-import { constants } from 'node:fs';
-import {
-  copyFile,
-  readFile,
-  mkdir,
-  open,
-  readdir,
-  rmdir,
-  stat,
-  unlink,
-  type FileHandle,
-} from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { copyFile, readFile, mkdir, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import createDebug from 'debug';
 import { ConfigError } from '../core/errors.js';
@@ -154,20 +144,22 @@ export async function openLedger(options: OpenLedgerOptions): Promise<LedgerStor
    */
   let known: { identity: string; state: LedgerState } | undefined;
 
+  // Synchronous reads, like the writes (see atomic-write.ts): a load is three system calls, most
+  // often under the lock.
   async function load(): Promise<Loaded> {
     let text: string;
     let identity: string;
-    let handle: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      handle = await open(paths.ledger, 'r');
-      identity = fileIdentity(await handle.stat({ bigint: true }));
+      fd = openSync(paths.ledger, 'r');
+      identity = fileIdentity(fstatSync(fd, { bigint: true }));
       if (known?.identity === identity) return { kind: 'ok', state: known.state };
-      text = await handle.readFile('utf8');
+      text = readFileSync(fd, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
       throw toConfigError(error, paths.ledger, 'read');
     } finally {
-      await handle?.close();
+      if (fd !== undefined) closeSync(fd);
     }
     const parsed = parseLedgerText(text);
     if (parsed.kind === 'ok') known = { identity, state: parsed.state };

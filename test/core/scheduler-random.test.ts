@@ -212,6 +212,17 @@ function runSequence(seed: number, steps: number): { granted: number; refused: n
 
     const decision = plan(state, world.capacity, world.limits, new Date(now));
     const grants = new Map(decision.grants.map((g) => [g.jobId, g.grant]));
+    // The plan stops its walk early; what it grants and the head it picks are still exactly what
+    // the full walk of rp queue shows.
+    const described = describeQueue(state, world.capacity, world.limits, new Date(now));
+    expect(
+      described.filter((entry) => entry.status === 'starting').map((entry) => entry.jobId),
+      `${where}: the plan and the description disagree on what starts`,
+    ).toEqual(decision.grants.map((g) => g.jobId));
+    expect(
+      described.find((entry) => entry.status === 'head')?.jobId,
+      `${where}: the plan and the description disagree on the head`,
+    ).toBe(decision.head?.id);
     for (const id of grants.keys()) {
       expect(
         state.jobs.find((job) => job.id === id)?.state,
