@@ -7,7 +7,6 @@ import { bareOnAsDefault } from '../core/remote-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { openHostSession } from '../services/host-session.js';
 import { printLogsFromItsBackend } from '../services/job-routing.js';
-import { reconnectBudgetMs } from '../services/remote-follow.js';
 import { rpHomeFromEnv } from '../services/host-files.js';
 
 export default class Logs extends BaseCommand {
@@ -46,6 +45,7 @@ export default class Logs extends BaseCommand {
     try {
       if (flags.on !== undefined) {
         const { remoteLogs } = await import('../services/remote-run.js');
+        const { reconnectBudgetMs } = await import('../services/remote-follow.js');
         const io = { stdout: process.stdout, stderr: process.stderr, signal: signals.signal };
         const options = { remote: flags.on, cwd: process.cwd(), jobId, follow: flags.follow };
         this.setExitCode(

@@ -10,7 +10,6 @@ import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
-import { reconnectBudgetMs } from '../services/remote-follow.js';
 import { runJob, type JobRequestOptions } from '../services/run-job.js';
 import { submitArray } from '../services/submit-array.js';
 import { submitToBackend } from '../services/backend-submit.js';
@@ -101,6 +100,7 @@ export default class Run extends BaseCommand {
     const remote = flags.on;
     if (remote !== undefined) {
       const { runRemote } = await import('../services/remote-run.js');
+      const { reconnectBudgetMs } = await import('../services/remote-follow.js');
       const background = detach || flags.array !== undefined || flags.sweep !== undefined;
       this.setExitCode(
         await callRemote(flags, argv, (common) =>

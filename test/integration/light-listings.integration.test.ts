@@ -15,10 +15,11 @@ function heavyAmong(loaded: readonly string[]): string[] {
 }
 
 /**
- * rp's own modules a local listing has no use for: the ssh and sync code of `--on`, and the
- * schemas of API tokens and drop-folder activities (each costs its construction at start-up).
+ * rp's own modules a local listing or submission has no use for: the ssh and sync code of `--on`,
+ * and the schemas of API tokens and drop-folder activities (each costs its construction at
+ * start-up).
  */
-const NOT_FOR_LISTINGS = [
+const UNNEEDED_LOCALLY = [
   'services/remote-run.js',
   'host/ssh.js',
   'core/remotes.js',
@@ -27,7 +28,7 @@ const NOT_FOR_LISTINGS = [
 ];
 
 function unneededAmong(loaded: readonly string[]): string[] {
-  return loaded.filter((url) => NOT_FOR_LISTINGS.some((path) => url.endsWith(`/dist/${path}`)));
+  return loaded.filter((url) => UNNEEDED_LOCALLY.some((path) => url.endsWith(`/dist/${path}`)));
 }
 
 /** Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG. */
@@ -127,9 +128,10 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
         env: project.env,
       });
 
-      // Then the submission loaded none of the heavy packages
+      // Then the submission loaded none of the heavy packages, nor rp's remote code
       expect(loaded.some((url) => url.includes('/dist/commands/run.js'))).toBe(true);
       expect(heavyAmong(loaded)).toEqual([]);
+      expect(unneededAmong(loaded)).toEqual([]);
     } finally {
       await project.cleanup();
     }
