@@ -19,7 +19,16 @@ import type {
   ImageBuildOptions,
   QueueContainer,
 } from './engine.js';
-import { engineUnreachable, messageOf, statusOf } from './engine-errors.js';
+import {
+  containerActionFailed,
+  createRefused,
+  engineUnreachable,
+  messageOf,
+  NOTHING_TO_DO,
+  startFailed,
+  statusOf,
+} from './engine-errors.js';
+import { containerStateOf } from './container-api.js';
 import { toCreateOptions, type JobContainerSpec } from './job-container.js';
 import { IMAGE_LABELS } from './labels.js';
 import {
@@ -152,9 +161,7 @@ export class DockerodeEngine implements ContainerEngine {
       debug('created %s (%s)', options.name, container.id);
       return { id: container.id, name: options.name ?? container.id };
     } catch (error) {
-      throw new DockerError(`Docker refused to create the job's container: ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw createRefused(error);
     }
   }
 
@@ -185,12 +192,7 @@ export class DockerodeEngine implements ContainerEngine {
     try {
       await this.docker.getContainer(id).start();
     } catch (error) {
-      throw new DockerError(`the job's container did not start: ${messageOf(error)}`, {
-        cause: error,
-        hint: /nvidia|device driver|gpu/i.test(messageOf(error))
-          ? 'GPU jobs need the NVIDIA container runtime on this host (nvidia-container-toolkit)'
-          : undefined,
-      });
+      throw startFailed(error);
     }
   }
 
@@ -203,11 +205,8 @@ export class DockerodeEngine implements ContainerEngine {
     try {
       await this.docker.getContainer(id).stop({ t: graceSeconds });
     } catch (error) {
-      // 304: already stopped; 404: already gone.
-      if (statusOf(error) === 304 || statusOf(error) === 404) return;
-      throw new DockerError(`could not stop container ${id}: ${messageOf(error)}`, {
-        cause: error,
-      });
+      if (NOTHING_TO_DO.stop.includes(statusOf(error) ?? 0)) return;
+      throw containerActionFailed('stop', id, error);
     }
   }
 
@@ -215,11 +214,8 @@ export class DockerodeEngine implements ContainerEngine {
     try {
       await this.docker.getContainer(id).kill({ signal });
     } catch (error) {
-      // 409: not running; 404: already gone.
-      if (statusOf(error) === 409 || statusOf(error) === 404) return;
-      throw new DockerError(`could not send ${signal} to container ${id}: ${messageOf(error)}`, {
-        cause: error,
-      });
+      if (NOTHING_TO_DO.signal.includes(statusOf(error) ?? 0)) return;
+      throw containerActionFailed(`send ${signal} to`, id, error);
     }
   }
 
@@ -227,12 +223,8 @@ export class DockerodeEngine implements ContainerEngine {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
-      if (statusOf(error) === 404) return;
-      // 409: removal already in progress.
-      if (statusOf(error) === 409) return;
-      throw new DockerError(`could not remove container ${id}: ${messageOf(error)}`, {
-        cause: error,
-      });
+      if (NOTHING_TO_DO.remove.includes(statusOf(error) ?? 0)) return;
+      throw containerActionFailed('remove', id, error);
     }
   }
 
@@ -245,41 +237,12 @@ export class DockerodeEngine implements ContainerEngine {
   }
 
   async inspectContainer(id: string): Promise<ContainerState | undefined> {
-    let info: Docker.ContainerInspectInfo;
     try {
-      info = await this.docker.getContainer(id).inspect();
+      return containerStateOf(await this.docker.getContainer(id).inspect());
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw engineUnreachable(error);
     }
-    const host = info.HostConfig as Docker.HostConfig & {
-      DeviceRequests?: Array<{
-        Driver?: string;
-        DeviceIDs?: string[];
-        Capabilities?: string[][];
-      }> | null;
-    };
-    return {
-      running: info.State.Running,
-      exitCode: info.State.Running ? undefined : info.State.ExitCode,
-      startedAt: zeroTimeToUndefined(info.State.StartedAt),
-      finishedAt: zeroTimeToUndefined(info.State.FinishedAt),
-      labels: info.Config.Labels ?? {},
-      hostConfig: {
-        cpusetCpus: host.CpusetCpus ?? '',
-        memory: host.Memory ?? 0,
-        memorySwap: host.MemorySwap ?? 0,
-        shmSize: host.ShmSize ?? 0,
-        deviceRequests: (host.DeviceRequests ?? []).map((request) => ({
-          driver: request.Driver ?? '',
-          deviceIds: request.DeviceIDs ?? [],
-          capabilities: request.Capabilities ?? [],
-        })),
-        binds: host.Binds ?? [],
-      },
-      user: info.Config.User,
-      workingDir: info.Config.WorkingDir,
-    };
   }
 
   async listJobContainers(rpHome: string): Promise<JobEntry[]> {
@@ -345,10 +308,6 @@ export class DockerodeEngine implements ContainerEngine {
       throw engineUnreachable(error);
     }
   }
-}
-
-function zeroTimeToUndefined(time: string | undefined): string | undefined {
-  return !time || time.startsWith('0001-01-01') ? undefined : time;
 }
 
 /**

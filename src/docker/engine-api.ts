@@ -58,7 +58,7 @@ export function queueContainersOf(containers: readonly ListedContainer[]): Queue
   return listed;
 }
 
-type Endpoint = { socketPath: string } | { host: string; port: number };
+export type Endpoint = { socketPath: string } | { host: string; port: number };
 
 /** Where DOCKER_HOST points, when a plain HTTP request can reach it. */
 export function engineEndpoint(dockerHost: string | undefined): Endpoint | undefined {
@@ -91,29 +91,49 @@ export function engineInfoOf(info: DockerInfo): EngineInfo {
   return result;
 }
 
-export function engineApi(endpoint: Endpoint): EngineApi {
-  const get = (path: string): Promise<{ status: number; body: string }> =>
-    new Promise((resolve, reject) => {
-      const req = request({ ...endpoint, path, method: 'GET' }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', (error) => reject(engineUnreachable(error)));
-      req.end();
+/** What the engine answered: the status and the whole body as text. */
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One request to the engine, its whole answer read; a JSON `body` is sent as such. */
+export function send(
+  endpoint: Endpoint,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = payload === undefined ? {} : { 'Content-Type': 'application/json' };
+    const req = request({ ...endpoint, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
     });
-  const failure = (answer: { status: number; body: string }): Error => {
-    let message = answer.body.trim();
-    try {
-      message = (JSON.parse(answer.body) as { message?: string }).message ?? message;
-    } catch {
-      // Not JSON: the text itself.
-    }
-    return engineUnreachable(Object.assign(new Error(message), { statusCode: answer.status }));
-  };
+    req.on('error', (error) => reject(engineUnreachable(error)));
+    req.end(payload);
+  });
+}
+
+/** The engine's refusal as an error carrying its status and message, as dockerode's do. */
+export function refusal(answer: Answer): Error & { statusCode: number } {
+  let message = answer.body.trim();
+  try {
+    message = (JSON.parse(answer.body) as { message?: string }).message ?? message;
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return Object.assign(new Error(message), { statusCode: answer.status });
+}
+
+export function engineApi(endpoint: Endpoint): EngineApi {
+  const get = (path: string): Promise<Answer> => send(endpoint, 'GET', path);
+  const failure = (answer: Answer): Error => engineUnreachable(refusal(answer));
   const listJobContainers = async (rpHome: string): Promise<ListedContainer[]> => {
     const filters = encodeURIComponent(jobContainerFilters(rpHome));
     const answer = await get(`/containers/json?all=1&filters=${filters}`);

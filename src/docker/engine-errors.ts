@@ -30,3 +30,37 @@ export function engineUnreachable(error: unknown): DockerError {
     cause: error,
   });
 }
+
+/** Docker refused a job's container (a bad image, a name in use, a device it cannot give). */
+export function createRefused(error: unknown): DockerError {
+  return new DockerError(`Docker refused to create the job's container: ${messageOf(error)}`, {
+    cause: error,
+  });
+}
+
+/** A job's container that would not start; a GPU job on a host without the NVIDIA runtime. */
+export function startFailed(error: unknown): DockerError {
+  return new DockerError(`the job's container did not start: ${messageOf(error)}`, {
+    cause: error,
+    hint: /nvidia|device driver|gpu/i.test(messageOf(error))
+      ? 'GPU jobs need the NVIDIA container runtime on this host (nvidia-container-toolkit)'
+      : undefined,
+  });
+}
+
+/** A stop, signal or removal that failed for another reason than the container being gone. */
+export function containerActionFailed(what: string, id: string, error: unknown): DockerError {
+  return new DockerError(`could not ${what} container ${id}: ${messageOf(error)}`, {
+    cause: error,
+  });
+}
+
+/**
+ * The answers that mean a stop, signal or removal has nothing left to do: 304 already stopped,
+ * 404 already gone, 409 not running (a signal) or already being removed (a removal).
+ */
+export const NOTHING_TO_DO: Readonly<Record<'stop' | 'signal' | 'remove', readonly number[]>> = {
+  stop: [304, 404],
+  signal: [409, 404],
+  remove: [404, 409],
+};

@@ -6,7 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { JobEntry } from '../core/ledger-state.js';
 import type { BuildUpdate } from './build-events.js';
-import { engineApi, engineEndpoint, type EngineApi } from './engine-api.js';
+import { containerApi } from './container-api.js';
+import { engineApi, engineEndpoint } from './engine-api.js';
 import type { JobContainerSpec } from './job-container.js';
 
 export interface ImageBuildOptions {
@@ -138,7 +139,7 @@ export interface ContainerState {
 /**
  * The Docker engine, loaded on first use: dockerode is the heaviest import rp has, and listings
  * such as `rp ps` usually finish without asking Docker anything. The read-only questions of
- * engine-api.ts are answered without loading it at all.
+ * engine-api.ts and a job container's life (container-api.ts) are answered without loading it.
  */
 export async function connectDocker(): Promise<ContainerEngine> {
   let loaded: Promise<ContainerEngine> | undefined;
@@ -147,14 +148,17 @@ export async function connectDocker(): Promise<ContainerEngine> {
       ({ DockerodeEngine }) => new DockerodeEngine(),
     ));
   const endpoint = engineEndpoint(process.env.DOCKER_HOST);
-  const api = endpoint === undefined ? undefined : engineApi(endpoint);
+  const api =
+    endpoint === undefined
+      ? undefined
+      : { ...engineApi(endpoint), ...containerApi(endpoint, engine) };
   // Every method of ContainerEngine is async, so each can wait for the load before delegating.
   return new Proxy({} as ContainerEngine, {
     get: (_target, method) => {
       // Not a thenable (`await` looks for `then`), and nothing but the interface's methods.
       if (typeof method !== 'string' || method === 'then') return undefined;
       if (api !== undefined && Object.hasOwn(api, method)) {
-        return api[method as keyof EngineApi];
+        return api[method as keyof typeof api];
       }
       return async (...args: unknown[]) => {
         const real = await engine();

@@ -1,8 +1,12 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DockerError } from '../../src/core/errors.js';
-import { engineApi, engineEndpoint } from '../../src/docker/engine-api.js';
+import { containerApi } from '../../src/docker/container-api.js';
+import { engineApi, engineEndpoint, type Endpoint } from '../../src/docker/engine-api.js';
+import { connectDocker } from '../../src/docker/engine.js';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
 import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
+import { containerSpecFor, testJob } from '../support/job-containers.js';
 
 describe('where a plain request reaches the engine', () => {
   it('reads DOCKER_HOST: the default socket, unix://, tcp://, and nothing else', () => {
@@ -81,4 +85,68 @@ describe.skipIf(skipWithoutDocker)('engine-api against the real engine', () => {
     expect(error).toBeInstanceOf(DockerError);
     expect((error as Error).message).toContain('not running');
   });
+});
+
+/** A job container's whole life through rp's HTTP client (real Docker engine). */
+describe.skipIf(skipWithoutDocker)('container-api against the real engine', () => {
+  const HOME = `/tmp/rp-container-api-${process.pid}`;
+
+  it('creates, attaches, starts and waits: each stream gets its own output, then the exit code', async () => {
+    assertDockerForCi();
+    const api = containerApi(endpoint(), connectDocker);
+    // Given a container that writes to both streams, more than one frame, then exits 3
+    const script = 'echo out1; echo err1 >&2; seq 1 2000; echo err2 >&2; exit 3';
+    const job = testJob({ seq: 1 });
+    const ref = await api.createJobContainer(
+      containerSpecFor(HOME, job, { command: ['bash', '-c', script] }),
+    );
+    try {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      stderr.on('data', (chunk: Buffer) => err.push(chunk));
+
+      // When it is attached before it starts, and waited for
+      const { ended } = await api.attach(ref.id, { stdout, stderr });
+      await api.start(ref.id);
+      const exitCode = await api.wait(ref.id);
+      await ended;
+
+      // Then nothing was lost or mixed up, and the exit code is the script's
+      const lines = ['out1', ...Array.from({ length: 2000 }, (_, i) => String(i + 1))];
+      expect(Buffer.concat(out).toString()).toBe(`${lines.join('\n')}\n`);
+      expect(Buffer.concat(err).toString()).toBe('err1\nerr2\n');
+      expect(exitCode).toBe(3);
+      const state = await api.inspectContainer(ref.id);
+      expect(state?.running).toBe(false);
+      expect(state?.exitCode).toBe(3);
+      expect(state?.labels['rp.job']).toBe(job.id);
+    } finally {
+      await api.remove(ref.id);
+    }
+    // And a removed container is gone: inspecting it finds nothing, and stopping, signalling or
+    // removing it again has nothing left to do
+    expect(await api.inspectContainer(ref.id)).toBeUndefined();
+    await api.stop(ref.id, 1);
+    await api.signal(ref.id, 'SIGUSR1');
+    await api.remove(ref.id);
+  });
+
+  it("says Docker's reason when it refuses to create a container", async () => {
+    assertDockerForCi();
+    const api = containerApi(endpoint(), connectDocker);
+    const refused = api.createJobContainer(
+      containerSpecFor(HOME, testJob({ seq: 1 }), { image: 'rp-no-such-image:never' }),
+    );
+    await expect(refused).rejects.toBeInstanceOf(DockerError);
+    await expect(refused).rejects.toThrow(
+      /Docker refused to create the job's container: .*rp-no-such-image/,
+    );
+  });
+
+  function endpoint(): Endpoint {
+    return engineEndpoint(process.env.DOCKER_HOST) ?? { socketPath: '/var/run/docker.sock' };
+  }
 });

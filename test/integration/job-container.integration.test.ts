@@ -1,21 +1,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEntry } from '../../src/core/ledger-state.js';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
+import { connectDocker, type ContainerEngine } from '../../src/docker/engine.js';
 import type { JobContainerSpec } from '../../src/docker/job-container.js';
-import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
+import { containerSpecFor } from '../support/job-containers.js';
+import { assertDockerForCi, docker, skipWithoutDocker } from '../support/docker.js';
 
 /**
  * A GPU job cannot start here (no NVIDIA runtime), but Docker accepts the device request at
  * create: the created container's inspect shows exactly what a GPU host would hand the job.
  */
-/** A host directory of this test alone: the labels tie containers to their queue. */
-const HOME = `/tmp/rp-job-container-test-${process.pid}`;
+/**
+ * Both ways rp talks to Docker: its own HTTP client (what connectDocker uses on a local socket)
+ * and dockerode (for an ssh:// or TLS engine). Each has its own job ids (first digits) and host.
+ */
+const CLIENTS = [
+  { client: "rp's HTTP client", connect: connectDocker, digits: ['6', '5', '4'] },
+  {
+    client: 'dockerode',
+    connect: async (): Promise<ContainerEngine> => new DockerodeEngine(),
+    digits: ['9', '8', '7'],
+  },
+] as const;
 
-describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () => {
-  const engine = new DockerodeEngine();
+describe.skipIf(skipWithoutDocker).each(CLIENTS)('job containers through $client', (client) => {
+  /** A host directory of this test alone: the labels tie containers to their queue. */
+  const HOME = `/tmp/rp-job-container-test-${process.pid}-${client.digits[0]}`;
+  const jobId = (which: 0 | 1 | 2): string => `${client.digits[which]}${(process.pid % 900) + 100}`;
+  let engine: ContainerEngine;
   const created: string[] = [];
 
-  beforeAll(() => assertDockerForCi());
+  beforeAll(async () => {
+    assertDockerForCi();
+    engine = await client.connect();
+  });
   afterAll(async () => {
     for (const id of created) await engine.remove(id);
   });
@@ -40,19 +58,7 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
       submittedAt: new Date().toISOString(),
       supervisor: { pid: process.pid, startTime: '0' },
     };
-    return {
-      rpHome: HOME,
-      job,
-      grant: job.grant!,
-      image: BASE_IMAGE,
-      command: ['true'],
-      user: { uid: 1000, gid: 1000 },
-      workingDir: '/',
-      mounts: [],
-      shmBytes: 64 * 1024 * 1024,
-      interactive: false,
-      ...overrides,
-    };
+    return containerSpecFor(HOME, job, overrides);
   }
 
   async function containerEnv(id: string): Promise<string[]> {
@@ -62,7 +68,7 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
 
   it('carries a device request with exactly the granted GPUs, by UUID where known', async () => {
     const ref = await engine.createJobContainer(
-      spec(`9${(process.pid % 900) + 100}`, [1, 3], { gpuDevices: ['GPU-1111', '3'] }),
+      spec(jobId(0), [1, 3], { gpuDevices: ['GPU-1111', '3'] }),
     );
     created.push(ref.id);
     const state = await engine.inspectContainer(ref.id);
@@ -78,7 +84,7 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
 
   it('carries no device request for a job without GPUs, and hides every GPU from it', async () => {
     const ref = await engine.createJobContainer(
-      spec(`8${(process.pid % 900) + 100}`, [], { gpuDevices: [], groups: [1000, 4242] }),
+      spec(jobId(1), [], { gpuDevices: [], groups: [1000, 4242] }),
     );
     created.push(ref.id);
     const state = await engine.inspectContainer(ref.id);
@@ -91,7 +97,7 @@ describe.skipIf(skipWithoutDocker)('job containers as Docker stores them', () =>
 
   it('is not blocked by a stopped container left over from an earlier job with the same id', async () => {
     // Given a container of job <id> (seq 1) that was never removed,
-    const id = `7${(process.pid % 900) + 100}`;
+    const id = jobId(2);
     const leftover = await engine.createJobContainer(spec(id, [], { seq: 1, nameSuffix: 'old' }));
     created.push(leftover.id);
     // a later job that drew the same id gets a container of its own, not a 409 Conflict.

@@ -114,7 +114,7 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
     },
   );
 
-  it('rp run --detach of a built project is one short process: no Docker client, execa or tar', async () => {
+  it('rp run --detach of a built project is one short process: no Docker client, execa or tar; rp run in the foreground loads no Docker client', async () => {
     // Given a project whose image is built
     const project = await createRpProject('rp-light-run-');
     try {
@@ -132,6 +132,15 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
       expect(loaded.some((url) => url.includes('/dist/commands/run.js'))).toBe(true);
       expect(heavyAmong(loaded)).toEqual([]);
       expect(unneededAmong(loaded)).toEqual([]);
+
+      // And a foreground run, which creates, attaches, starts, waits for and removes its
+      // container, talks to Docker without its client too
+      const foreground = await modulesLoadedBy(['run', '--script=quick.sh'], {
+        cwd: project.dir,
+        env: project.env,
+      });
+      expect(foreground.some((url) => url.includes('/dist/services/run-job.js'))).toBe(true);
+      expect(heavyAmong(foreground).filter((url) => !url.includes('/execa/'))).toEqual([]);
     } finally {
       await project.cleanup();
     }

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import type { JobEntry, ProcessRef } from '../../src/core/ledger-state.js';
 import type { ContainerEngine, ContainerRef } from '../../src/docker/engine.js';
+import type { JobContainerSpec } from '../../src/docker/job-container.js';
 import { isProcessAlive, processRefOf } from '../../src/host/process.js';
 import { openLedger } from '../../src/ledger/store.js';
 import { makeJob } from '../ledger/fixtures/jobs.js';
@@ -58,6 +59,30 @@ export function testJob(overrides: Partial<JobEntry> & { seq: number }): JobEntr
 }
 
 /**
+ * What `rp run` would ask Docker for `job` of the queue at `rpHome`: the base image, `true`, no
+ * mounts, as uid 1000, unless `overrides` say otherwise.
+ */
+export function containerSpecFor(
+  rpHome: string,
+  job: JobEntry,
+  overrides: Partial<JobContainerSpec> = {},
+): JobContainerSpec {
+  return {
+    rpHome,
+    job,
+    grant: job.grant ?? { gpus: [], cpus: [0], memoryMb: 256 },
+    image: BASE_IMAGE,
+    command: ['true'],
+    user: { uid: 1000, gid: 1000 },
+    workingDir: '/',
+    mounts: [],
+    shmBytes: 64 * 1024 * 1024,
+    interactive: false,
+    ...overrides,
+  };
+}
+
+/**
  * A container for `job` of the queue at `rpHome`, labelled as `rp run` labels it: created only,
  * started (`sleep 600`), or started and exited.
  */
@@ -67,19 +92,13 @@ export async function jobContainer(
   job: JobEntry,
   state: 'created' | 'running' | 'exited',
 ): Promise<ContainerRef> {
-  const ref = await engine.createJobContainer({
-    rpHome,
-    job,
-    grant: job.grant ?? { gpus: [], cpus: [0], memoryMb: 256 },
-    nameSuffix: `t${randomInt(100_000, 1_000_000)}`,
-    image: BASE_IMAGE,
-    command: state === 'exited' ? ['true'] : ['sleep', '600'],
-    user: { uid: 0, gid: 0 },
-    workingDir: '/',
-    mounts: [],
-    shmBytes: 64 * 1024 * 1024,
-    interactive: false,
-  });
+  const ref = await engine.createJobContainer(
+    containerSpecFor(rpHome, job, {
+      nameSuffix: `t${randomInt(100_000, 1_000_000)}`,
+      command: state === 'exited' ? ['true'] : ['sleep', '600'],
+      user: { uid: 0, gid: 0 },
+    }),
+  );
   if (state !== 'created') await engine.start(ref.id);
   if (state === 'exited') await engine.wait(ref.id);
   return ref;
