@@ -2,8 +2,8 @@
  * A job container's life over the engine's HTTP API, without dockerode: create, attach, start,
  * wait, stop, signal, remove and inspect, each one request. A foreground `rp run` needs nothing
  * else from Docker, and loading dockerode (ssh2, gRPC and protobuf with it) took longer than
- * all of these together. A terminal session (`rp enter`) goes through dockerode, which hijacks
- * the connection for the input.
+ * all of these together. A terminal session (`rp enter`) is created and attached through
+ * dockerode, which hijacks the connection for the input.
  */
 import { request } from 'node:http';
 import type { ContainerEngine, ContainerIO, ContainerRef, ContainerState } from './engine.js';
@@ -100,6 +100,9 @@ export function containerApi(
 
   return {
     createJobContainer: async (spec: JobContainerSpec): Promise<ContainerRef> => {
+      // A terminal session is dockerode's from the start: its attach must follow at once, with
+      // the user typing, rather than wait for dockerode to load.
+      if (spec.interactive) return (await terminal()).createJobContainer(spec);
       const { name, ...options } = toCreateOptions(spec);
       const query = name === undefined ? '' : `?name=${encodeURIComponent(name)}`;
       const answer = await send(endpoint, 'POST', `/containers/create${query}`, options);
