@@ -2,8 +2,8 @@
  * A job container's life over the engine's HTTP API, without dockerode: create, attach, start,
  * wait, stop, signal, remove and inspect, each one request. A foreground `rp run` needs nothing
  * else from Docker, and loading dockerode (ssh2, gRPC and protobuf with it) took longer than
- * all of these together. A terminal session (`rp enter`) is created and attached through
- * dockerode, which hijacks the connection for the input.
+ * all of these together. A terminal session (`rp enter`) is not for this client: connectDocker
+ * hands it to dockerode, which hijacks the connection for the input.
  */
 import { request } from 'node:http';
 import type { ContainerEngine, ContainerIO, ContainerRef, ContainerState } from './engine.js';
@@ -78,13 +78,8 @@ export function containerStateOf(info: InspectedContainer): ContainerState {
   };
 }
 
-/**
- * `terminal` is the engine for what needs dockerode: attaching a terminal session.
- */
-export function containerApi(
-  endpoint: Endpoint,
-  terminal: () => Promise<ContainerEngine>,
-): ContainerApi {
+/** A job container without a terminal, over the engine's HTTP API at `endpoint`. */
+export function containerApi(endpoint: Endpoint): ContainerApi {
   const container = (id: string): string => `/containers/${encodeURIComponent(id)}`;
   /** A stop, signal or removal: done, or nothing left to do, or an error saying what failed. */
   const act = async (
@@ -100,9 +95,6 @@ export function containerApi(
 
   return {
     createJobContainer: async (spec: JobContainerSpec): Promise<ContainerRef> => {
-      // A terminal session is dockerode's from the start: its attach must follow at once, with
-      // the user typing, rather than wait for dockerode to load.
-      if (spec.interactive) return (await terminal()).createJobContainer(spec);
       const { name, ...options } = toCreateOptions(spec);
       const query = name === undefined ? '' : `?name=${encodeURIComponent(name)}`;
       const answer = await send(endpoint, 'POST', `/containers/create${query}`, options);
@@ -111,7 +103,6 @@ export function containerApi(
       return { id: Id, name: name ?? Id };
     },
     attach: async (id: string, io: ContainerIO): Promise<{ ended: Promise<void> }> => {
-      if (io.tty !== undefined) return (await terminal()).attach(id, io);
       const path = `${container(id)}/attach?stream=1&stdout=1&stderr=1`;
       return new Promise((resolve, reject) => {
         const req = request({ ...endpoint, path, method: 'POST' }, (res) => {

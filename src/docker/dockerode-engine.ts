@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { BuildError, DockerError } from '../core/errors.js';
+import { rawStreamText } from './raw-stream.js';
 import {
   emptyBuildLog,
   readBuildEvent,
@@ -289,7 +290,7 @@ export class DockerodeEngine implements ContainerEngine {
       await container.start();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       const logs = await container.logs({ stdout: true, stderr: true, follow: false });
-      return { image, exitCode: StatusCode, output: demuxedText(logs) };
+      return { image, exitCode: StatusCode, output: rawStreamText(logs) };
     } catch (error) {
       return { image, exitCode: 125, output: messageOf(error) };
     } finally {
@@ -308,19 +309,4 @@ export class DockerodeEngine implements ContainerEngine {
       throw engineUnreachable(error);
     }
   }
-}
-
-/**
- * The text of a container's logs as Docker sends them for a container without a terminal: frames
- * of an 8-byte header (stream, 0, 0, 0, big-endian length) and the bytes.
- */
-function demuxedText(logs: Buffer): string {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at + 8 <= logs.length) {
-    const length = logs.readUInt32BE(at + 4);
-    parts.push(logs.subarray(at + 8, at + 8 + length));
-    at += 8 + length;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

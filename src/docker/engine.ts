@@ -137,6 +137,17 @@ export interface ContainerState {
 }
 
 /**
+ * Whether a call is part of a terminal session (`rp enter`): dockerode's from the create on, since
+ * it hijacks the connection for the input, and the attach must follow the create at once, with
+ * the user typing, rather than wait for dockerode to load.
+ */
+function isTerminalSession(method: string, args: unknown[]): boolean {
+  if (method === 'createJobContainer') return (args[0] as JobContainerSpec).interactive;
+  if (method === 'attach') return (args[1] as ContainerIO).tty !== undefined;
+  return false;
+}
+
+/**
  * The Docker engine, loaded on first use: dockerode is the heaviest import rp has, and listings
  * such as `rp ps` usually finish without asking Docker anything. The read-only questions of
  * engine-api.ts and a job container's life (container-api.ts) are answered without loading it.
@@ -149,18 +160,18 @@ export async function connectDocker(): Promise<ContainerEngine> {
     ));
   const endpoint = engineEndpoint(process.env.DOCKER_HOST);
   const api =
-    endpoint === undefined
-      ? undefined
-      : { ...engineApi(endpoint), ...containerApi(endpoint, engine) };
+    endpoint === undefined ? undefined : { ...engineApi(endpoint), ...containerApi(endpoint) };
   // Every method of ContainerEngine is async, so each can wait for the load before delegating.
   return new Proxy({} as ContainerEngine, {
     get: (_target, method) => {
       // Not a thenable (`await` looks for `then`), and nothing but the interface's methods.
       if (typeof method !== 'string' || method === 'then') return undefined;
-      if (api !== undefined && Object.hasOwn(api, method)) {
-        return api[method as keyof typeof api];
-      }
+      const answers = api !== undefined && Object.hasOwn(api, method);
       return async (...args: unknown[]) => {
+        if (answers && !isTerminalSession(method, args)) {
+          const fn = api[method as keyof typeof api] as (...params: unknown[]) => unknown;
+          return fn(...args);
+        }
         const real = await engine();
         const fn = real[method as keyof ContainerEngine] as (...params: unknown[]) => unknown;
         return fn.apply(real, args);

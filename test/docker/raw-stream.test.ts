@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { splitRawStream } from '../../src/docker/raw-stream.js';
+import { rawStreamText, splitRawStream } from '../../src/docker/raw-stream.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text);
@@ -44,5 +44,13 @@ describe("Docker's multiplexed output", () => {
     expect(out.text()).toBe('');
     splitter.push(whole.subarray(whole.length - 1));
     expect(out.text()).toBe('hello');
+  });
+});
+
+describe("the text of a container's whole multiplexed logs", () => {
+  it('joins both streams in the order their frames came and leaves out a cut last frame', () => {
+    const whole = Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err é\n'), frame(1, 'out 2\n')]);
+    const cut = frame(1, 'never whole').subarray(0, 12);
+    expect(rawStreamText(Buffer.concat([whole, cut]))).toBe('out 1\nerr é\nout 2\n');
   });
 });

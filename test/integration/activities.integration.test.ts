@@ -9,7 +9,7 @@ import {
   removeProjectImages,
   skipWithoutDocker,
 } from '../support/docker.js';
-import { activityHost, activityOutput, shellAs } from '../support/activities.js';
+import { activityHost, activityOutput, countOf, shellAs } from '../support/activities.js';
 import { readHistory, until, type HistoryRecord } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -92,10 +92,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
     );
     const record = await endedJob('wordcount', 'early.txt');
     expect(record).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
-    const count = await readFile(
-      join(outputOf(alice, 'wordcount', 'early', record.id), 'count.txt'),
-      'utf8',
-    );
+    const count = await countOf(alice, 'wordcount', 'early', record.id);
     expect(count).toContain('words 3');
 
     const history = await asRoot(['history', '--all', '--json']);
@@ -154,10 +151,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('drop-folder activities (re
     );
     expect(writer.exitCode, writer.stderr).toBe(0);
     const record = await endedJob('wordcount', 'slow.txt');
-    const count = await readFile(
-      join(outputOf(alice, 'wordcount', 'slow', record.id), 'count.txt'),
-      'utf8',
-    );
+    const count = await countOf(alice, 'wordcount', 'slow', record.id);
     expect(count).toContain('words 5');
   });
 

@@ -16,7 +16,7 @@ import {
   removeProjectImages,
   skipWithoutDocker,
 } from '../support/docker.js';
-import { activityHost, activityOutput, shellAs } from '../support/activities.js';
+import { activityHost, activityOutput, countOf, shellAs } from '../support/activities.js';
 import { editHostConfig, until, waitForOutput } from '../support/rp-project.js';
 import { killSupervisors } from '../support/supervisors.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -140,10 +140,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
         const record = await endedJob('upload', name);
         expect(record, name).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
         const stem = name.replace(/\.txt$/, '');
-        const count = await readFile(
-          join(outputOf(alice, 'upload', stem, record.id), 'count.txt'),
-          'utf8',
-        );
+        const count = await countOf(alice, 'upload', stem, record.id);
         words[name] = Number(/words (\d+)/.exec(count)?.[1]);
       }
       expect(words).toEqual({ 'rsynced.txt': 3, 'sftp.txt': 3, 'browser.txt': 3 });
@@ -176,10 +173,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)(
       // and the job ran on the whole file
       const record = await endedJob('linkup', 'linked.txt');
       expect(record).toMatchObject({ ending: 'exited', exitCode: 0, user: alice.name });
-      const count = await readFile(
-        join(outputOf(alice, 'linkup', 'linked', record.id), 'count.txt'),
-        'utf8',
-      );
+      const count = await countOf(alice, 'linkup', 'linked', record.id);
       expect(count).toContain('words 4');
     });
 

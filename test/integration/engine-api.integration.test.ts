@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { DockerError } from '../../src/core/errors.js';
 import { containerApi } from '../../src/docker/container-api.js';
 import { engineApi, engineEndpoint, type Endpoint } from '../../src/docker/engine-api.js';
-import { connectDocker } from '../../src/docker/engine.js';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
 import { assertDockerForCi, BASE_IMAGE, docker, skipWithoutDocker } from '../support/docker.js';
 import { containerSpecFor, testJob } from '../support/job-containers.js';
@@ -93,7 +92,7 @@ describe.skipIf(skipWithoutDocker)('container-api against the real engine', () =
 
   it('creates, attaches, starts and waits: each stream gets its own output, then the exit code', async () => {
     assertDockerForCi();
-    const api = containerApi(endpoint(), connectDocker);
+    const api = containerApi(endpoint());
     // Given a container that writes to both streams, more than one frame, then exits 3
     const script = 'echo out1; echo err1 >&2; seq 1 2000; echo err2 >&2; exit 3';
     const job = testJob({ seq: 1 });
@@ -136,7 +135,7 @@ describe.skipIf(skipWithoutDocker)('container-api against the real engine', () =
 
   it("says Docker's reason when it refuses to create a container", async () => {
     assertDockerForCi();
-    const api = containerApi(endpoint(), connectDocker);
+    const api = containerApi(endpoint());
     const refused = api.createJobContainer(
       containerSpecFor(HOME, testJob({ seq: 1 }), { image: 'rp-no-such-image:never' }),
     );

@@ -3,6 +3,7 @@
  * as a real user, and the history records of an activity's jobs.
  */
 import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readHistory, until, type HistoryRecord } from './rp-project.js';
 import type { UnixUser } from './unix-user.js';
@@ -22,6 +23,11 @@ export function shellAs(user: UnixUser, script: string) {
 /** The output folder of a job: ~/rp-output/<activity>/<stem>-<id>. */
 export function activityOutput(user: UnixUser, activity: string, stem: string, job: string) {
   return join('/home', user.name, 'rp-output', activity, `${stem}-${job}`);
+}
+
+/** The count.txt that the word-counting activity `activity` wrote for `stem`'s job. */
+export function countOf(user: UnixUser, activity: string, stem: string, job: string) {
+  return readFile(join(activityOutput(user, activity, stem, job), 'count.txt'), 'utf8');
 }
 
 /** The activities of the host whose $RP_HOME is `rpHome()` (read when called). */
