@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { onFlag } from '../cli/remote-flags.js';
 import { bareOnAsDefault, serverArgs } from '../core/remote-command.js';
-import { parseKillTarget } from '../core/kill.js';
+import { MAX_KILL_GRACE_SECONDS, parseKillTarget } from '../core/kill.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
@@ -38,7 +38,7 @@ export default class Kill extends BaseCommand {
       description:
         "seconds a running job gets between SIGTERM and SIGKILL (default 10; a Slurm job's own, set at submit; Slurm's KillWait bounds it there)",
       min: 0,
-      max: 86_400,
+      max: MAX_KILL_GRACE_SECONDS,
       helpValue: '<SECONDS>',
     }),
     on: onFlag,

@@ -4,6 +4,7 @@
  * Pure. Each field mirrors the CLI flag of the same meaning.
  */
 import { z } from 'zod';
+import { MAX_KILL_GRACE_SECONDS } from './kill.js';
 
 /** The largest request body the server reads, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -54,6 +55,19 @@ export const bookingBody = z
   })
   .strict();
 export type BookingBody = z.infer<typeof bookingBody>;
+
+/** `DELETE /api/v1/jobs/:id?grace=N`: `rp kill --grace N`. */
+export const killQuery = z.object({
+  grace: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_KILL_GRACE_SECONDS)
+    .optional()
+    .describe(
+      'seconds a running job gets between SIGTERM and SIGKILL (default 10), as rp kill --grace',
+    ),
+});
 
 /** `GET /api/v1/jobs/:id/logs?offset=N`. */
 export const logsQuery = z.object({

@@ -21,6 +21,9 @@ export interface KillRequester {
   uid: number;
 }
 
+/** The most seconds `rp kill --grace` (and the API's `?grace=`) may give a running job. */
+export const MAX_KILL_GRACE_SECONDS = 86_400;
+
 /** The user allowed to kill any job. */
 export const ROOT_UID = 0;
 

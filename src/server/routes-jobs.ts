@@ -1,7 +1,7 @@
 /** The jobs of the API: list, one, submit, kill, and the log as Server-Sent Events. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { jobIdParams, logsQuery, submitJobBody } from '../core/api-requests.js';
+import { jobIdParams, killQuery, logsQuery, submitJobBody } from '../core/api-requests.js';
 import { badRequest } from '../core/api-errors.js';
 import { SSE_KEEPALIVE, sseFrame, streamStart } from '../core/sse.js';
 import { followJobLog } from '../services/api-logs.js';
@@ -65,10 +65,18 @@ export function jobRoutes(api: TypedApi, { session, authenticate }: RouteContext
 
   api.delete(
     '/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'Kill a job of yours (rp kill)', params: jobIdParams } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Kill a job of yours (rp kill [--grace N])',
+        params: jobIdParams,
+        querystring: killQuery,
+      },
+    },
     async (request) => {
       const user = await authenticate(request);
-      return { killed: await killJobAs(session, user, request.params.id) };
+      const { grace } = request.query;
+      return { killed: await killJobAs(session, user, request.params.id, grace) };
     },
   );
 

@@ -89,15 +89,21 @@ export async function ownedJob(session: HostSession, user: HostUser, id: string)
   return job;
 }
 
-/** `DELETE /api/v1/jobs/:id`: `rp kill` as `user`. */
+/** `DELETE /api/v1/jobs/:id?grace=N`: `rp kill [--grace N]` as `user`. */
 export async function killJobAs(
   session: HostSession,
   user: HostUser,
   id: string,
+  graceSeconds?: number,
 ): Promise<KillResult[]> {
   const job = await ownedJob(session, user, id);
   if (job.state === 'ended') throw new ApiError(409, 'ended', `job ${id} has already ended`);
-  return killJob({ id, requester: { name: user.name, uid: user.uid }, session });
+  return killJob({
+    id,
+    requester: { name: user.name, uid: user.uid },
+    session,
+    ...(graceSeconds === undefined ? {} : { graceSeconds }),
+  });
 }
 
 /** What `rp run --detach --json` prints. */

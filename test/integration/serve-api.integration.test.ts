@@ -1,4 +1,4 @@
-import { chown, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,10 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
     });
     await project.script('hello.sh', 'echo "line 1"\necho "line 2 é"\necho "line 3"\nexit 7');
     await project.script('hold.sh', 'echo started\nsleep 120');
+    await project.script(
+      'tidy.sh',
+      'trap "echo got TERM; sleep 1; echo cleaned up; exit 143" TERM\necho started\nwhile :; do sleep 0.2; done',
+    );
     const build = await project.rp(['build', '--quiet']);
     expect(build.exitCode, build.stderr).toBe(0);
     server = await startServer({
@@ -279,6 +283,47 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
     expect(killed.status, JSON.stringify(killed.body)).toBe(200);
     expect(killed.body.killed[0]?.id).toBe(id);
     expect(await jobState(id)).toMatchObject({ state: 'ended', ending: 'killed' });
+  });
+
+  it('gives a running job the grace ?grace= says, as rp kill --grace, and refuses a grace that is not one', async () => {
+    // Given a running job of root's that needs a second to clean up on SIGTERM
+    const submitted = await api<{ id: string; logFile: string }>(
+      server,
+      rootToken,
+      '/api/v1/jobs',
+      {
+        method: 'POST',
+        body: { project: project.dir, script: 'tidy.sh' },
+      },
+    );
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const { id, logFile } = submitted.body;
+    await until(`job ${id} to run and say so`, async () =>
+      (await readFile(logFile, 'utf8').catch(() => '')).includes('started') ? true : undefined,
+    );
+
+    // When a kill asks for a negative or a fractional grace, Then 400 naming the field, and it runs on
+    for (const grace of ['-1', '1.5', 'soon']) {
+      const refused = await api<ErrorBody>(server, rootToken, `/api/v1/jobs/${id}?grace=${grace}`, {
+        method: 'DELETE',
+      });
+      expect(refused.status, grace).toBe(400);
+      expect(refused.body.error.message, grace).toMatch(/^query\.grace: /);
+    }
+    expect((await jobState(id)).state).toBe('running');
+
+    // When it is killed with ?grace=0, Then it is SIGKILLed before its cleanup can end
+    const killed = await api<{ killed: Array<{ id: string }> }>(
+      server,
+      rootToken,
+      `/api/v1/jobs/${id}?grace=0`,
+      { method: 'DELETE' },
+    );
+    expect(killed.status, JSON.stringify(killed.body)).toBe(200);
+    expect(await jobState(id)).toMatchObject({ state: 'ended', ending: 'killed' });
+    const log = await readFile(logFile, 'utf8');
+    expect(log).toContain('started');
+    expect(log).not.toContain('cleaned up');
   });
 
   it("lets a root token kill another user's job, as root may with rp kill", async () => {
