@@ -71,6 +71,7 @@ export default class Kill extends BaseCommand {
     });
     if (flags.json) this.log(JSON.stringify(report.json, null, 2));
     else for (const line of report.lines) this.log(line);
+    for (const warning of report.warnings) process.stderr.write(`rp: warning: ${warning}\n`);
     for (const label of report.pendingCleanup) {
       process.stderr.write(
         `rp: warning: job ${label}'s supervisor still holds its resources; it releases them when it sees the container stopped\n`,

@@ -28,6 +28,15 @@ export function slurmStopGraceSeconds(killWaitSeconds: number | undefined): numb
 }
 
 /**
+ * Slurm's KillWait in seconds, from `scontrol show config` ("KillWait                = 30 sec");
+ * undefined when the text does not say.
+ */
+export function parseKillWait(configText: string): number | undefined {
+  const match = /^KillWait\s*=\s*(\d+) sec\b/m.exec(configText);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
  * The file a cancel writes a job's (or one task's) stop grace into before its scancel, in the
  * job's folder on the shared folder; the job script reads it when its TERM comes.
  */

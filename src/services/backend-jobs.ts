@@ -13,6 +13,7 @@ import {
   type BackendJob,
   type BackendJobState,
   type BackendName,
+  type CancelOutcome,
 } from './backend.js';
 
 export type { BackendJobListing, BackendJobRow } from '../core/backend-job-row.js';
@@ -99,6 +100,8 @@ export interface BackendKillResult {
   backendJobId: string;
   /** Where the job stood when it was cancelled. */
   was: string;
+  /** Set when the backend gives less than the grace asked for: the seconds it gives at most. */
+  graceCutToSeconds?: number;
 }
 
 /**
@@ -121,12 +124,13 @@ export async function killBackendJob(
     (state) => target.task === undefined || state.task === target.task,
   );
   const live = states.filter((state) => !hasEnded(state.phase));
-  if (live.length > 0) {
-    await backend.cancel(job, {
-      ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
-      ...(target.task === undefined ? {} : { task: target.task }),
-    });
-  }
+  const outcome: CancelOutcome =
+    live.length === 0
+      ? {}
+      : await backend.cancel(job, {
+          ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
+          ...(target.task === undefined ? {} : { task: target.task }),
+        });
   const was =
     live.length === 0
       ? `already ended: ${states.map(describePhase).join(', ')}`
@@ -138,7 +142,19 @@ export async function killBackendJob(
     backendJobId:
       target.task === undefined ? job.backendJobId : `${job.backendJobId}_${target.task}`,
     was,
+    ...outcome,
   };
+}
+
+/** The warning for a kill whose grace the backend cut short; undefined when it gave it all. */
+export function graceCutWarning(
+  result: BackendKillResult,
+  graceSeconds: number | undefined,
+): string | undefined {
+  if (result.graceCutToSeconds === undefined || graceSeconds === undefined) return undefined;
+  const name =
+    result.task === undefined ? jobName(result.id) : `${jobName(result.id)}_${result.task}`;
+  return `${name} gets at most ${result.graceCutToSeconds} s between SIGTERM and SIGKILL, not the ${graceSeconds} s of --grace: the cluster SIGKILLs a cancelled job's script its KillWait (${result.graceCutToSeconds} s) after the SIGTERM`;
 }
 
 export function describeBackendKill(result: BackendKillResult): string {

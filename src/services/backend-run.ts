@@ -36,9 +36,12 @@ export async function runOnBackend(
   let cancelling: Promise<void> | undefined;
   const cancel = (): void => {
     debug('cancelling %s', job.id);
-    cancelling ??= backend.cancel(job, {}).catch((error: unknown) => {
-      io.stderr.write(`rp: could not cancel rp${job.id}: ${String(error)}\n`);
-    });
+    cancelling ??= backend.cancel(job, {}).then(
+      () => undefined,
+      (error: unknown) => {
+        io.stderr.write(`rp: could not cancel rp${job.id}: ${String(error)}\n`);
+      },
+    );
   };
   if (io.signal.aborted) cancel();
   io.signal.addEventListener('abort', cancel, { once: true });

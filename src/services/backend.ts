@@ -72,6 +72,12 @@ export interface BackendDescription {
   lines: string[];
 }
 
+/** What a cancel could not do as asked. */
+export interface CancelOutcome {
+  /** Set when the job gets less than the `graceSeconds` asked for: what it gets at most. */
+  graceCutToSeconds?: number;
+}
+
 export interface Backend {
   readonly name: BackendName;
   describe(): BackendDescription;
@@ -86,7 +92,10 @@ export interface Backend {
    * job's own grace (10 s here; on Slurm the one its script got at submit). Slurm kills what
    * outlives the cluster's KillWait, whatever the grace.
    */
-  cancel(job: BackendJob, options: { task?: number; graceSeconds?: number }): Promise<void>;
+  cancel(
+    job: BackendJob,
+    options: { task?: number; graceSeconds?: number },
+  ): Promise<CancelOutcome>;
   /** The job's output from byte `offset` on (empty when there is none yet). */
   readLog(job: BackendJob, offset: number, task?: number): Promise<LogChunk>;
 }

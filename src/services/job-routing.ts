@@ -9,6 +9,7 @@ import { describeKillResult, type KillResult } from '../core/kill.js';
 import type { HostUser } from '../host/identity.js';
 import {
   describeBackendKill,
+  graceCutWarning,
   killBackendJob,
   parseJobTarget,
   printBackendLogs,
@@ -40,6 +41,8 @@ export interface KillReport {
   lines: string[];
   /** Jobs whose resources are released later, by their supervisor. */
   pendingCleanup: string[];
+  /** What did not go as asked, for a warning each: a grace the backend cut short. */
+  warnings: string[];
 }
 
 export async function killOnItsBackend(
@@ -51,7 +54,13 @@ export async function killOnItsBackend(
   const backend = await otherBackendOf(host);
   const elsewhere = backend && (await killBackendJob(backend, parseJobTarget(target), grace));
   if (elsewhere) {
-    return { json: elsewhere, lines: [describeBackendKill(elsewhere)], pendingCleanup: [] };
+    const cut = graceCutWarning(elsewhere, options.graceSeconds);
+    return {
+      json: elsewhere,
+      lines: [describeBackendKill(elsewhere)],
+      pendingCleanup: [],
+      warnings: cut === undefined ? [] : [cut],
+    };
   }
   const session = await host.open();
   const results = await killJob({ id: target, requester: options.requester, session, ...grace });
@@ -62,6 +71,7 @@ export async function killOnItsBackend(
     pendingCleanup: results
       .filter((result) => result.cleanup === 'pending')
       .map((result) => (result.task === undefined ? result.id : `${result.id}_${result.task}`)),
+    warnings: [],
   };
 }
 

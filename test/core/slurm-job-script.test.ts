@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHostConfig, resolveHostConfig } from '../../src/core/host-config.js';
 import {
+  parseKillWait,
   DEFAULT_SLURM_STOP_GRACE_SECONDS,
   shellQuote,
   slurmGraceFile,
@@ -140,6 +141,18 @@ describe('the batch script body of a Slurm job', () => {
 });
 
 describe("a Slurm job's stop grace", () => {
+  it("Given scontrol show config's text, When its KillWait is read, Then it is the seconds, and undefined where it is not said", () => {
+    // Lines around KillWait as Slurm 22.05 prints them
+    const config = [
+      'KillOnBadExit           = 0',
+      'KillWait                = 5 sec',
+      'UnkillableStepTimeout   = 60 sec',
+    ].join('\n');
+    expect(parseKillWait(config)).toBe(5);
+    expect(parseKillWait(config.replace('5 sec', '120 sec'))).toBe(120);
+    expect(parseKillWait('UnkillableStepTimeout   = 60 sec')).toBeUndefined();
+  });
+
   const limitsOf = (limits: object) =>
     resolveHostConfig(
       parseHostConfig(JSON.stringify({ capacity: {}, limits }), '/rp/config.json'),

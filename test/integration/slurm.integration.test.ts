@@ -200,6 +200,8 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
       project.rp(['kill', hurried.id, '--grace', '0']),
     ]);
     for (const result of killed) expect(result.exitCode, result.stderr).toBe(0);
+    // (a grace within the cluster's KillWait of 5 s is given as it is, without a word)
+    for (const result of killed) expect(result.stderr).not.toMatch(/warning/);
     await untilGone(tidy.slurmJobId);
     await untilGone(hurried.slurmJobId);
     // Then the first cleaned up, and the second was stopped before it could
@@ -208,6 +210,24 @@ describe.skipIf(skipWithoutSlurm)('rp run --backend slurm (real single-node Slur
     expect(hurriedLog).toContain('started');
     expect(hurriedLog).not.toContain('cleaned up');
     expect((await rowOf(hurried.id))?.phase).toBe('cancelled');
+  });
+
+  it("Given rp kill --grace longer than the cluster's KillWait, When the job is cancelled, Then rp warns that it gets KillWait at most", async () => {
+    // Given a running job that needs half a second to clean up on SIGTERM
+    const job = await detach(['--script=tidy.sh', '--cpu', '1']);
+    await until(`job ${job.id} to print "started"`, async () =>
+      (await project.rp(['logs', job.id])).stdout.includes('started') ? true : undefined,
+    );
+    // When it is killed with --grace 30 on the test cluster, whose KillWait is 5 s
+    const killed = await project.rp(['kill', job.id, '--grace', '30']);
+    // Then it is cancelled, and rp says it gets 5 s at most, not 30
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    expect(killed.stderr).toContain(
+      `rp: warning: rp${job.id} gets at most 5 s between SIGTERM and SIGKILL, not the 30 s of --grace`,
+    );
+    await untilGone(job.slurmJobId);
+    // and within those 5 s it cleaned up
+    expect((await project.rp(['logs', job.id])).stdout).toContain('cleaned up');
   });
 
   it('Given --time, When the job runs past it, Then Slurm ends it as timeout and rp run exits 124', async () => {

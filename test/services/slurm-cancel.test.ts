@@ -17,8 +17,14 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** A Slurm CLI that records each scancel, failing it when told, and a store of one job. */
-function cluster(jobDir: string, options: { scancelFails?: boolean } = {}) {
+/**
+ * A Slurm CLI that records each scancel, failing it when told, with a KillWait of 5 s (none when
+ * told), and a store of one job.
+ */
+function cluster(
+  jobDir: string,
+  options: { scancelFails?: boolean; killWaitUnknown?: boolean } = {},
+) {
   const cancelled: string[][] = [];
   return {
     cancelled,
@@ -27,6 +33,8 @@ function cluster(jobDir: string, options: { scancelFails?: boolean } = {}) {
         if (options.scancelFails) throw new Error('scancel: Invalid job id specified');
         cancelled.push(ids);
       },
+      killWaitSeconds: async (): Promise<number | undefined> =>
+        options.killWaitUnknown ? undefined : 5,
     },
     store: { get: async () => ({ dir: jobDir }) as SlurmJobRecord },
   };
@@ -35,9 +43,21 @@ function cluster(jobDir: string, options: { scancelFails?: boolean } = {}) {
 describe('cancelling a Slurm job (rp kill)', () => {
   it('Given --grace, When a task is cancelled, Then its grace is in the job folder before the scancel of that task', async () => {
     const slurm = cluster(dir);
-    await cancelSlurmJob(slurm, backendJob('1001'), { task: 3, graceSeconds: 30 });
-    expect(await readFile(join(dir, 'stop-grace-3'), 'utf8')).toBe('30\n');
+    await cancelSlurmJob(slurm, backendJob('1001'), { task: 3, graceSeconds: 3 });
+    expect(await readFile(join(dir, 'stop-grace-3'), 'utf8')).toBe('3\n');
     expect(slurm.cancelled).toEqual([['51001_3']]);
+  });
+
+  it("Given a grace longer than the cluster's KillWait, When cancelled, Then the outcome says the grace it gets at most", async () => {
+    await mkdir(dir, { recursive: true });
+    expect(await cancelSlurmJob(cluster(dir), backendJob('1001'), { graceSeconds: 30 })).toEqual({
+      graceCutToSeconds: 5,
+    });
+    // A grace within KillWait, none asked for, or a KillWait that cannot be read: nothing to say
+    expect(await cancelSlurmJob(cluster(dir), backendJob('1001'), { graceSeconds: 5 })).toEqual({});
+    expect(await cancelSlurmJob(cluster(dir), backendJob('1001'), {})).toEqual({});
+    const unknown = cluster(dir, { killWaitUnknown: true });
+    expect(await cancelSlurmJob(unknown, backendJob('1001'), { graceSeconds: 30 })).toEqual({});
   });
 
   it('Given a job folder nobody may write, When cancelled with --grace, Then it is cancelled all the same and the error says so', async () => {

@@ -7,6 +7,7 @@ import type {
   Backend,
   BackendJob,
   BackendJobState,
+  CancelOutcome,
   JobPhase,
   SubmitRequest,
 } from '../../src/services/backend.js';
@@ -109,14 +110,17 @@ export class FakeBackend implements Backend {
     return states;
   }
 
-  async cancel(job: BackendJob, options: { task?: number; graceSeconds?: number }): Promise<void> {
+  async cancel(
+    job: BackendJob,
+    options: { task?: number; graceSeconds?: number },
+  ): Promise<CancelOutcome> {
     this.cancels.push({
       id: job.id,
       ...(options.task === undefined ? {} : { task: options.task }),
       ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
     });
     const entry = this.jobs.get(job.id);
-    if (entry === undefined) return;
+    if (entry === undefined) return {};
     entry.timeline = [
       {
         phase: 'cancelled',
@@ -124,6 +128,7 @@ export class FakeBackend implements Backend {
         ...(options.task === undefined ? {} : { task: options.task }),
       },
     ];
+    return {};
   }
 
   async readLog(job: BackendJob, offset: number, task?: number) {

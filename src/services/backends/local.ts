@@ -93,6 +93,7 @@ export function openLocalBackend(session: HostSession): Backend {
         session,
         ...(graceSeconds === undefined ? {} : { graceSeconds }),
       });
+      return {};
     },
 
     async readLog(job, offset, task) {

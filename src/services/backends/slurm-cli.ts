@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, RpError, ExitCode } from '../../core/errors.js';
 import { sshOptions } from '../../core/remote-command.js';
 import { RemoteConnectionError } from '../../core/remotes.js';
-import { shellQuote } from '../../core/slurm-job-script.js';
+import { parseKillWait, shellQuote } from '../../core/slurm-job-script.js';
 import {
   parseSacct,
   parseSqueue,
@@ -38,6 +38,8 @@ export interface SlurmCli {
   /** The jobs given, in one call; undefined where the cluster keeps no accounting. */
   sacct(jobIds: readonly string[]): Promise<SlurmJobStatus[] | undefined>;
   scancel(jobIds: readonly string[]): Promise<void>;
+  /** The cluster's KillWait (`scontrol show config`); undefined when it cannot be read. */
+  killWaitSeconds(): Promise<number | undefined>;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -155,6 +157,14 @@ export function openSlurmCli(options: SlurmCliOptions): SlurmCli {
       if (result.exitCode !== 0) {
         throw new SlurmError(`scancel failed: ${result.stderr.trim()}`);
       }
+    },
+    async killWaitSeconds() {
+      const result = await slurm('scontrol', ['show', 'config']);
+      if (result.exitCode !== 0) {
+        debug('scontrol show config: %s', result.stderr.trim());
+        return undefined;
+      }
+      return parseKillWait(result.stdout);
     },
   };
 }
