@@ -161,21 +161,28 @@ export async function connectDocker(): Promise<ContainerEngine> {
   const endpoint = engineEndpoint(process.env.DOCKER_HOST);
   const api =
     endpoint === undefined ? undefined : { ...engineApi(endpoint), ...containerApi(endpoint) };
+  const delegate = (method: string) => {
+    const answers = api !== undefined && Object.hasOwn(api, method);
+    return async (...args: unknown[]) => {
+      if (answers && !isTerminalSession(method, args)) {
+        const fn = api[method as keyof typeof api] as (...params: unknown[]) => unknown;
+        return fn(...args);
+      }
+      const real = await engine();
+      const fn = real[method as keyof ContainerEngine] as (...params: unknown[]) => unknown;
+      return fn.apply(real, args);
+    };
+  };
   // Every method of ContainerEngine is async, so each can wait for the load before delegating.
+  // Each method is made once, at its first use: engine.start === engine.start, as on a class.
+  const methods = new Map<string, ReturnType<typeof delegate>>();
   return new Proxy({} as ContainerEngine, {
     get: (_target, method) => {
       // Not a thenable (`await` looks for `then`), and nothing but the interface's methods.
       if (typeof method !== 'string' || method === 'then') return undefined;
-      const answers = api !== undefined && Object.hasOwn(api, method);
-      return async (...args: unknown[]) => {
-        if (answers && !isTerminalSession(method, args)) {
-          const fn = api[method as keyof typeof api] as (...params: unknown[]) => unknown;
-          return fn(...args);
-        }
-        const real = await engine();
-        const fn = real[method as keyof ContainerEngine] as (...params: unknown[]) => unknown;
-        return fn.apply(real, args);
-      };
+      let made = methods.get(method);
+      if (made === undefined) methods.set(method, (made = delegate(method)));
+      return made;
     },
   });
 }

@@ -65,9 +65,9 @@ function rowOf(job: BackendJob, state: BackendJobState): BackendJobRow {
   return {
     id: job.id,
     ...(state.task === undefined ? {} : { task: state.task }),
-    name: state.task === undefined ? jobName(job.id) : `${jobName(job.id)}_${state.task}`,
+    name: withTask(jobName(job.id), state.task),
     backend: job.backend,
-    backendJobId: state.task === undefined ? job.backendJobId : `${job.backendJobId}_${state.task}`,
+    backendJobId: withTask(job.backendJobId, state.task),
     user: job.user,
     project: job.project.name,
     command: job.command,
@@ -80,6 +80,11 @@ function rowOf(job: BackendJob, state: BackendJobState): BackendJobRow {
     state: describePhase(state),
     submittedAt: job.submittedAt,
   };
+}
+
+/** A job's name or backend id with its array task appended: rp1234_7, 5678_7. */
+function withTask(name: string, task: number | undefined): string {
+  return task === undefined ? name : `${name}_${task}`;
 }
 
 /** A job id as `rp kill` and `rp logs` take it: 1234, rp1234 or 1234_7. */
@@ -139,8 +144,7 @@ export async function killBackendJob(
     id: job.id,
     ...(target.task === undefined ? {} : { task: target.task }),
     backend: job.backend,
-    backendJobId:
-      target.task === undefined ? job.backendJobId : `${job.backendJobId}_${target.task}`,
+    backendJobId: withTask(job.backendJobId, target.task),
     was,
     ...outcome,
   };
@@ -152,14 +156,12 @@ export function graceCutWarning(
   graceSeconds: number | undefined,
 ): string | undefined {
   if (result.graceCutToSeconds === undefined || graceSeconds === undefined) return undefined;
-  const name =
-    result.task === undefined ? jobName(result.id) : `${jobName(result.id)}_${result.task}`;
+  const name = withTask(jobName(result.id), result.task);
   return `${name} gets at most ${result.graceCutToSeconds} s between SIGTERM and SIGKILL, not the ${graceSeconds} s of --grace: the cluster SIGKILLs a cancelled job's script its KillWait (${result.graceCutToSeconds} s) after the SIGTERM`;
 }
 
 export function describeBackendKill(result: BackendKillResult): string {
-  const name =
-    result.task === undefined ? jobName(result.id) : `${jobName(result.id)}_${result.task}`;
+  const name = withTask(jobName(result.id), result.task);
   return result.was.startsWith('already ended')
     ? `${name} (${result.backend} job ${result.backendJobId}) ${result.was}`
     : `cancelled ${name} (${result.backend} job ${result.backendJobId}, was ${result.was})`;

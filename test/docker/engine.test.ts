@@ -8,4 +8,10 @@ describe('connectDocker', () => {
     expect(typeof engine.ping).toBe('function');
     expect(typeof engine.listJobContainers).toBe('function');
   });
+
+  it('hands out each method once, so a method read twice is the same function', async () => {
+    const engine = await connectDocker();
+    expect(engine.ping).toBe(engine.ping);
+    expect(engine.ping).not.toBe(engine.listJobContainers);
+  });
 });

@@ -59,6 +59,21 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
     return answer.body;
   }
 
+  /** Submits one of root's project scripts through the API; fails the test unless it is accepted. */
+  async function submitAsRoot(script: string): Promise<{ id: string; logFile: string }> {
+    const submitted = await api<{ id: string; logFile: string }>(
+      server,
+      rootToken,
+      '/api/v1/jobs',
+      {
+        method: 'POST',
+        body: { project: project.dir, script },
+      },
+    );
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    return submitted.body;
+  }
+
   beforeAll(async () => {
     assertDockerForCi();
     project = await createRpProject('rp-serve-', {
@@ -183,17 +198,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
 
   it('submits a job, streams its log as SSE to the exit code, and resumes from an offset', async () => {
     // When root submits hello.sh in their project
-    const submitted = await api<{ id: string; logFile: string }>(
-      server,
-      rootToken,
-      '/api/v1/jobs',
-      {
-        method: 'POST',
-        body: { project: project.dir, script: 'hello.sh' },
-      },
-    );
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    const { id } = submitted.body;
+    const { id } = await submitAsRoot('hello.sh');
 
     // Then its log streams as events whose ids are byte offsets, ending with the exit code
     const headers = { authorization: `Bearer ${rootToken}` };
@@ -252,12 +257,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
 
   it("kills a job of one's own; another user's kill and logs are 403", async () => {
     // Given root's job running
-    const submitted = await api<{ id: string }>(server, rootToken, '/api/v1/jobs', {
-      method: 'POST',
-      body: { project: project.dir, script: 'hold.sh' },
-    });
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    const { id } = submitted.body;
+    const { id } = await submitAsRoot('hold.sh');
     await until(`job ${id} to run`, async () =>
       (await jobState(id)).state === 'running' ? true : undefined,
     );
@@ -287,17 +287,7 @@ describe.skipIf(skipWithoutDocker || !runningAsRoot)('rp serve: the HTTP API', (
 
   it('gives a running job the grace ?grace= says, as rp kill --grace, and refuses a grace that is not one', async () => {
     // Given a running job of root's that needs a second to clean up on SIGTERM
-    const submitted = await api<{ id: string; logFile: string }>(
-      server,
-      rootToken,
-      '/api/v1/jobs',
-      {
-        method: 'POST',
-        body: { project: project.dir, script: 'tidy.sh' },
-      },
-    );
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-    const { id, logFile } = submitted.body;
+    const { id, logFile } = await submitAsRoot('tidy.sh');
     await until(`job ${id} to run and say so`, async () =>
       (await readFile(logFile, 'utf8').catch(() => '')).includes('started') ? true : undefined,
     );
