@@ -1,5 +1,6 @@
 /** The Markdown report of a benchmark run (pure: results in, text out). */
 import type { Figure, SectionResult, Unit } from './figures.js';
+import type { Quiet } from './lib/quiet.js';
 
 export interface RunInfo {
   date: string;
@@ -9,6 +10,8 @@ export interface RunInfo {
   versions: Record<string, string>;
   /** The machine's 1-minute load average as each section began, by section number. */
   loadBefore: Record<string, number>;
+  /** How busy the cores were as each section began, after waiting up to a minute for them. */
+  cpuBefore?: Record<string, Quiet>;
 }
 
 export interface BenchResults {
@@ -74,6 +77,18 @@ export function renderMarkdown(results: BenchResults): string {
   if (loads.length > 0) {
     lines.push('');
     lines.push(`1-minute load average as each section began (2 CPUs): ${loads.join(', ')}.`);
+  }
+  const quiet = Object.entries(info.cpuBefore ?? {})
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .map(
+      ([section, q]) =>
+        `${section}: ${(q.busy * 100).toFixed(0)} %${q.waitedSeconds >= 1 ? ` after ${q.waitedSeconds.toFixed(0)} s` : ''}`,
+    );
+  if (quiet.length > 0) {
+    lines.push('');
+    lines.push(
+      `CPU busy as each section began (every core, over half a second; each waited up to a minute for under 15 %): ${quiet.join(', ')}.`,
+    );
   }
   lines.push('');
   lines.push(

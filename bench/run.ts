@@ -19,6 +19,7 @@ import type { BenchContext } from './context.js';
 import type { SectionResult } from './figures.js';
 import { Cleanup } from './lib/cleanup.js';
 import { mustRun, runProcess } from './lib/process.js';
+import { waitForQuietCpu, type Quiet } from './lib/quiet.js';
 import { prepareSandbox } from './lib/rp.js';
 import { measureColdStart } from './measure/cold-start.js';
 import { measureDispatch } from './measure/dispatch.js';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const date = new Date();
   const sections: BenchResults['sections'] = {};
   const loads: Record<string, number> = {};
+  const quiet: Record<string, Quiet> = {};
   let info: BenchResults['info'] | undefined;
   try {
     log(`${options.quick ? 'quick' : 'full'} run ${runId}`);
@@ -165,12 +167,18 @@ async function main(): Promise<void> {
     for (const section of wanted) {
       if (stopping) break;
       log(`${section.title}…`);
-      // Other users of the machine skew the figures: keep the load each section started under.
+      // What the last section left running skews the next: wait for quiet cores, and keep both the
+      // CPU each section started under and the (lagging) load average.
+      const number = section.title.split('.')[0] ?? section.key;
+      quiet[number] = await waitForQuietCpu();
       const load = Number(loadavg()[0]?.toFixed(2));
-      loads[section.title.split('.')[0] ?? section.key] = load;
+      loads[number] = load;
       try {
         const result = await section.measure(ctx);
-        sections[section.title] = { ...result, details: { ...result.details, loadBefore: load } };
+        sections[section.title] = {
+          ...result,
+          details: { ...result.details, loadBefore: load, cpuBefore: quiet[number] },
+        };
       } catch (error) {
         const message = (error as Error).message.split('\n')[0] ?? String(error);
         log(`${section.title} failed: ${(error as Error).stack ?? message}`);
@@ -190,6 +198,7 @@ async function main(): Promise<void> {
       machine: `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
       versions: versionInfo,
       loadBefore: loads,
+      cpuBefore: quiet,
     };
     const results: BenchResults = { info, sections: ordered };
     const file =

@@ -43,6 +43,7 @@ export interface LedgerJob {
 const SCRIPTS: Record<string, string> = {
   'true.sh': 'exit 0\n',
   'hold.sh':
+    'mkdir -p .bench-go && : > ".bench-go/$1.up"\n' +
     'while [ ! -e ".bench-go/$1" ] && [ ! -e .bench-go/all ] && [ "$SECONDS" -lt 1800 ]; do\n' +
     '  sleep 0.05\ndone\n',
 };
@@ -169,6 +170,16 @@ export async function historyRecords(sandbox: RpSandbox): Promise<HistoryRecord[
 export async function release(projectRoot: string, key: string): Promise<void> {
   await mkdir(join(projectRoot, '.bench-go'), { recursive: true });
   await writeFile(join(projectRoot, '.bench-go', key), '');
+}
+
+/** Waits until hold.sh of `key` has begun, in its container (it says so in .bench-go/KEY.up). */
+export async function holderUp(projectRoot: string, key: string): Promise<void> {
+  await until(
+    `hold.sh ${key} to begin`,
+    async () => ((await exists(join(projectRoot, '.bench-go', `${key}.up`))) ? true : undefined),
+    60_000,
+    50,
+  );
 }
 
 /** Whether `pid` is a process of this sandbox's CLI snapshot (so it is ours to end). */

@@ -5,7 +5,7 @@
  * they use (a share of one core, over a window), and what a waiting foreground `rp run` takes.
  *
  *   submit:  the one submitting command, start to exit (rp: against one `rp --help`, the floor of
- *            any rp command)
+ *            any rp command), timed once the holder's script has begun and the cores are quiet
  *   drain:   the holder released → the last task's end (rp: its endedAt in the history; Slurm:
  *            when squeue, asked every 100 ms, lists none of them)
  */
@@ -14,7 +14,8 @@ import type { BenchContext } from '../context.js';
 import { figure, type Figure, type SectionResult, type Skip } from '../figures.js';
 import { residentMiB } from '../lib/memory.js';
 import { mustRun, sleep, startProcess, stopProcess, until } from '../lib/process.js';
-import { historyRecords, ledgerJobs, release, rp, submitDetached } from '../lib/rp.js';
+import { waitForQuietCpu, type Quiet } from '../lib/quiet.js';
+import { historyRecords, holderUp, ledgerJobs, release, rp, submitDetached } from '../lib/rp.js';
 import { activeJobs, cancelJobs, sbatch, slurmContainerLabels } from '../peers/slurm.js';
 
 const SECTION = '7. Sweeps';
@@ -27,6 +28,17 @@ interface SweepRun {
   residentMiB?: number;
   cpuPercentOfCore?: number;
   waitingForegroundMiB?: number;
+  /** The share of every core busy just before the submission was timed. */
+  cpuBusyBeforeSubmit: number;
+}
+
+/**
+ * Before a submission is timed: the holder's script has begun in its container (a job marked
+ * running may still be starting), and the cores have settled from that start.
+ */
+async function quietHolder(project: string, key: string): Promise<Quiet> {
+  await holderUp(project, key);
+  return waitForQuietCpu({ timeoutMs: 30_000 });
 }
 
 /** The pids of every process running this sandbox's CLI snapshot. */
@@ -62,6 +74,7 @@ async function sweepRp(ctx: BenchContext, repeat: number, tasks: number): Promis
       60_000,
       50,
     );
+    const quietBefore = await quietHolder(sandbox.project, key);
     const submitted = await rp(sandbox, [
       'run',
       '--array',
@@ -120,6 +133,7 @@ async function sweepRp(ctx: BenchContext, repeat: number, tasks: number): Promis
       residentMiB: memory.reduce((sum, value) => sum + value, 0),
       cpuPercentOfCore: (used / (windowMs / 1000)) * 100,
       waitingForegroundMiB: foregroundMiB,
+      cpuBusyBeforeSubmit: quietBefore.busy,
     };
   } finally {
     await release(sandbox.project, key);
@@ -145,6 +159,7 @@ async function sweepSlurm(ctx: BenchContext, repeat: number, tasks: number): Pro
       60_000,
       100,
     );
+    const quietBefore = await quietHolder(sandbox.project, key);
     const submitted = await sbatch({
       name,
       cpus: 1,
@@ -165,7 +180,12 @@ async function sweepSlurm(ctx: BenchContext, repeat: number, tasks: number): Pro
       Math.max(300_000, tasks * 6_000),
       100,
     );
-    return { tasks, submitSeconds: submitted.ms / 1000, drainSeconds: (end - releasedAt) / 1000 };
+    return {
+      tasks,
+      submitSeconds: submitted.ms / 1000,
+      drainSeconds: (end - releasedAt) / 1000,
+      cpuBusyBeforeSubmit: quietBefore.busy,
+    };
   } finally {
     await release(sandbox.project, key);
     await cancelJobs(name, ctx.runLabel);
@@ -224,7 +244,7 @@ export async function measureSweeps(ctx: BenchContext): Promise<SectionResult> {
     ),
     figure(
       SECTION,
-      'rp: a waiting foreground `rp run`',
+      'rp: a waiting foreground `rp run`, 1 s in',
       'MiB',
       pick(rpRuns, 'waitingForegroundMiB'),
     ),
