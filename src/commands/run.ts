@@ -8,17 +8,12 @@ import { bareOnAsDefault } from '../core/remote-command.js';
 import { jobName } from '../core/naming.js';
 import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
-import { detachJob } from '../services/detach-job.js';
 import { openHostSession } from '../services/host-session.js';
-import { runJob, type JobRequestOptions } from '../services/run-job.js';
-import { submitArray } from '../services/submit-array.js';
-import { submitToBackend } from '../services/backend-submit.js';
+import type { JobRequestOptions } from '../services/job-submission.js';
 import { backendForRun } from '../services/backends/select.js';
 import { BACKEND_NAMES, type BackendName } from '../core/backend-config.js';
-import { describeArraySubmission } from '../ui/array-submission.js';
 import { UsageError } from '../core/errors.js';
 import { createBuildProgress } from '../ui/build-progress.js';
-import { createJobProgress } from '../ui/job-progress.js';
 
 export default class Run extends BaseCommand {
   static override description =
@@ -132,7 +127,10 @@ export default class Run extends BaseCommand {
       flags.backend as BackendName | undefined,
       async () => new Set((await session.store.read()).jobs.map((job) => job.id)),
     );
+    // Each way of running loads only its own modules: a detached or array submission is a short
+    // process, and the foreground's and the backends' machinery would be most of its start-up.
     if (backend !== undefined) {
+      const { submitToBackend } = await import('../services/backend-submit.js');
       const signals = stopSignals();
       try {
         const result = await submitToBackend(backend, request, {
@@ -165,6 +163,8 @@ export default class Run extends BaseCommand {
           hint: 'their tasks wait in the queue in the background',
         });
       }
+      const { submitArray } = await import('../services/submit-array.js');
+      const { describeArraySubmission } = await import('../ui/array-submission.js');
       const result = await submitArray(request, {
         array: flags.array,
         sweep: flags.sweep,
@@ -175,6 +175,7 @@ export default class Run extends BaseCommand {
     }
 
     if (detach) {
+      const { detachJob } = await import('../services/detach-job.js');
       const result = await detachJob(request, {
         outfileName: flags.outfile_name,
         noWait: flags['no-wait'],
@@ -193,6 +194,8 @@ export default class Run extends BaseCommand {
       return;
     }
 
+    const { runJob } = await import('../services/run-job.js');
+    const { createJobProgress } = await import('../ui/job-progress.js');
     const signals = stopSignals();
     try {
       const run = {

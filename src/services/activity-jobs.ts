@@ -36,7 +36,7 @@ import { withLaunchFile } from '../ledger/launch-files.js';
 import type { BuildReporter } from './build-image.js';
 import type { HostSession } from './host-session.js';
 import { containerLaunchOf } from './job-launch.js';
-import { prepareJob, newJobOf, type PreparedJob } from './run-job.js';
+import { prepareJob, newJobOf, type PreparedJob } from './job-submission.js';
 import { ensureHostSupervisor } from './supervisor-start.js';
 
 /** A file claimed into the work area: `work/<token>/<file>`, described by `work/<token>/claim.json`. */

@@ -12,7 +12,7 @@ import { supplementaryGroups } from '../host/identity.js';
 import type { Backend, BackendJob } from './backend.js';
 import { runOnBackend, type BackendRunIo } from './backend-run.js';
 import { logFilePath } from './job-spec.js';
-import { prepareJob, type JobRequestOptions } from './run-job.js';
+import { prepareJob, type JobRequestOptions } from './job-submission.js';
 import { planTasks } from './submit-array.js';
 
 export interface BackendSubmitOptions {

@@ -9,7 +9,7 @@ import type { BackendName } from '../core/backend-config.js';
 import type { ResourceRequest } from '../core/ledger-state.js';
 import type { SlurmJobPhase } from '../core/slurm-states.js';
 import type { HostUser } from '../host/identity.js';
-import type { PreparedJob } from './run-job.js';
+import type { PreparedJob } from './job-submission.js';
 
 export type { BackendName } from '../core/backend-config.js';
 

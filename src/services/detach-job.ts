@@ -14,7 +14,12 @@ import { removeLaunchFile, withLaunchFile } from '../ledger/launch-files.js';
 import { launchSpecOf } from './job-launch.js';
 import { logFilePath } from './job-spec.js';
 import type { HostSession } from './host-session.js';
-import { prepareJob, submitJob, type JobRequestOptions, type PreparedJob } from './run-job.js';
+import {
+  prepareJob,
+  submitJob,
+  type JobRequestOptions,
+  type PreparedJob,
+} from './job-submission.js';
 import { ensureHostSupervisor } from './supervisor-start.js';
 
 export interface DetachOptions {

@@ -14,7 +14,7 @@ import type { ContainerRef } from '../docker/engine.js';
 import { randomToken } from '../host/ids.js';
 import type { HostSession } from './host-session.js';
 import { jobMounts, projectMountPoint } from './job-spec.js';
-import type { PreparedJob } from './run-job.js';
+import type { PreparedJob } from './job-submission.js';
 
 /** A launch spec without a log file: a foreground job's output comes to its terminal. */
 export type ContainerLaunch = Omit<LaunchSpec, 'logDir'>;

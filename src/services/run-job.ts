@@ -1,14 +1,13 @@
 /**
- * `rp run` and `rp enter`: validate, build, queue, wait for a grant, run the container with
- * exactly the granted resources, stream its output and hand back its exit code. Whatever happens,
- * the container is removed and the job leaves the ledger.
+ * `rp run` and `rp enter` in the foreground: after job-submission.ts has queued the job, wait for
+ * a grant, run the container with exactly the granted resources, stream its output and hand back
+ * its exit code. Whatever happens, the container is removed and the job leaves the ledger.
  */
 import createDebug from 'debug';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { splitCommandLine } from '../core/command-line.js';
 import { ExitCode, exitCodeForSignal, NoCapacityError, RpError } from '../core/errors.js';
 import {
   isJob,
@@ -17,46 +16,23 @@ import {
   type JobEntry,
   type JobEnding,
   type JobKey,
-  type JobKind,
   type JobOutcome,
-  type ProcessRef,
-  type ResourceRequest,
-  type TimeLimitSpec,
 } from '../core/ledger-state.js';
-import {
-  enqueue,
-  finish,
-  markRunning,
-  schedule,
-  schedulerPolicyOf,
-  type NewJob,
-  type Transition,
-} from '../core/queue-transitions.js';
+import { finish, markRunning, schedule, schedulerPolicyOf } from '../core/queue-transitions.js';
 import { describeQueue } from '../core/scheduler.js';
 import { hasQueuedGpuJob } from './gpu-observation.js';
 import { endedByTimeLimit, killWaitOf } from '../core/time-limits.js';
-import { supplementaryGroups, type HostUser } from '../host/identity.js';
-import { systemRandomInt } from '../host/ids.js';
-import { currentProcessRef } from '../host/process.js';
-import { pinImage } from '../ledger/image-pins.js';
-import {
-  buildProjectImage,
-  imagesInUse,
-  type BuildReporter,
-  type BuildResult,
-} from './build-image.js';
+import { supplementaryGroups } from '../host/identity.js';
 import { EngineLostError, waitForExit } from './container-exit.js';
 import type { HostSession } from './host-session.js';
 import { containerLaunchOf, createJobContainerFor } from './job-launch.js';
+import { logFilePath } from './job-spec.js';
 import {
-  checkMountPaths,
-  jobTimeLimit,
-  logFilePath,
-  resourceRequest,
-  scriptCommand,
-  shmSize,
-} from './job-spec.js';
-import { loadProject, type Project } from './project.js';
+  prepareJob,
+  submitJob,
+  type JobRequestOptions,
+  type PreparedJob,
+} from './job-submission.js';
 import { watchTimeLimit, type TimeLimitWatch } from './time-limit-watch.js';
 
 const debug = createDebug('rp:run');
@@ -70,43 +46,6 @@ export const STOP_GRACE_SECONDS = 10;
  * the host has lately: see HostSession.reapIfDue).
  */
 const LOOK_INTERVAL_MS = 5_000;
-
-/** What the job asks for, from flags falling back to .rp/info.json. */
-export interface JobRequestOptions {
-  cwd: string;
-  user: HostUser;
-  kind: JobKind;
-  /** `rp run`: the script and its arguments. */
-  script?: string;
-  cpu?: number;
-  gpus?: number;
-  memoryGb?: number;
-  shm?: string;
-  /** `--time`: a length of time, "0" or "unlimited". */
-  time?: string;
-  /** `--signal NAME[@SECONDS]`: sent that long before the time limit. */
-  signal?: string;
-  /** `--preemptible`: may run on booked resources, stopped when the booking starts. */
-  preemptible?: boolean;
-  session: HostSession;
-  build: BuildReporter;
-}
-
-/** A validated job with its image built, ready to be queued. */
-export interface PreparedJob {
-  project: Project;
-  kind: JobKind;
-  /** What listings show: the script line, or "bash" for `rp enter`. */
-  commandLine: string;
-  /** The argument vector run in the container. */
-  command: string[];
-  request: ResourceRequest;
-  shmBytes: number;
-  image: BuildResult;
-  /** Absent: the job may run as long as it likes. */
-  timeLimit?: TimeLimitSpec;
-  preemptible?: boolean;
-}
 
 /** What the job shows while it waits and starts; src/ui implements it. */
 export interface JobReporter {
@@ -148,97 +87,6 @@ export interface SuperviseOptions {
 
 /** The job left the ledger without running to its end: killed, cancelled, refused. */
 export class JobEndedError extends RpError {}
-
-/**
- * Everything that can be checked before the job is queued, then the (cached) image build. Any
- * problem is an error here, so nothing is ever left in the queue by a bad request.
- */
-export async function prepareJob(options: JobRequestOptions): Promise<PreparedJob> {
-  const project = await loadProject(options.cwd);
-  let command: string[];
-  let commandLine: string;
-  if (options.kind === 'run') {
-    commandLine = options.script ?? '';
-    command = await scriptCommand(project, options.cwd, splitCommandLine(commandLine));
-  } else {
-    commandLine = 'bash';
-    command = ['bash'];
-  }
-  await checkMountPaths(project);
-  const request = resourceRequest(project, options);
-  const shmBytes = shmSize(project, options.shm);
-  const { limits } = await options.session.policy();
-  const timeLimit = jobTimeLimit(project, options, limits, options.user.name);
-  const image = await buildProjectImage({
-    project,
-    user: options.user,
-    engine: options.session.engine,
-    reporter: options.build,
-    imagesInUse: async () =>
-      imagesInUse(await options.session.store.read(), options.session.store.paths),
-    pin: (reference) => pinImage(options.session.store.paths, reference),
-  });
-  return {
-    project,
-    kind: options.kind,
-    commandLine,
-    command,
-    request,
-    shmBytes,
-    image,
-    ...(timeLimit === undefined ? {} : { timeLimit }),
-    ...(options.preemptible === true ? { preemptible: true } : {}),
-  };
-}
-
-/** Puts the job in the host's queue (the scheduler may grant it at once). */
-export async function submitJob(
-  session: HostSession,
-  prepared: PreparedJob,
-  user: HostUser,
-  logFile?: string | ((id: string) => string),
-  detached?: JobEntry['detached'],
-): Promise<JobEntry> {
-  const job = newJobOf(prepared, user, await currentProcessRef(), session.clock.now());
-  if (typeof logFile === 'string') job.logFile = logFile;
-  if (detached !== undefined) job.detached = detached;
-  // Before the lock: a GPU busy outside rp must be seen before this job is granted it.
-  await session.lookAtGpus(prepared.request.gpus > 0);
-  const now = session.clock.now();
-  return session.transact((state, policy) => {
-    const queued = enqueue(state, job, policy, now, systemRandomInt);
-    return typeof logFile === 'function' ? withLogFile(queued, logFile(queued.result.id)) : queued;
-  });
-}
-
-/** The ledger entry of a prepared job, before the queue gives it an id. */
-export function newJobOf(
-  prepared: PreparedJob,
-  user: HostUser,
-  supervisor: ProcessRef,
-  now: Date,
-): NewJob {
-  return {
-    user: user.name,
-    uid: user.uid,
-    project: { path: prepared.project.root, name: prepared.project.info.name },
-    kind: prepared.kind,
-    command: prepared.commandLine,
-    request: prepared.request,
-    submittedAt: now.toISOString(),
-    supervisor,
-    image: prepared.image.reference,
-    ...(prepared.timeLimit ? { timeLimit: prepared.timeLimit } : {}),
-    ...(prepared.preemptible === true ? { preemptible: true as const } : {}),
-  };
-}
-
-/** The transition that queued a job, with the job's log file named after its new id. */
-function withLogFile(queued: Transition<JobEntry>, logFile: string): Transition<JobEntry> {
-  const job = { ...queued.result, logFile };
-  const jobs = queued.state.jobs.map((entry) => (isJob(entry, job) ? job : entry));
-  return { ...queued, state: { ...queued.state, jobs }, result: job };
-}
 
 /** `rp run` in the foreground: prepare, queue, supervise. */
 export async function runJob(

@@ -23,7 +23,7 @@ import { currentProcessRef } from '../host/process.js';
 import { withLaunchFile } from '../ledger/launch-files.js';
 import { launchSpecOf } from './job-launch.js';
 import { logFilePath } from './job-spec.js';
-import { newJobOf, prepareJob, type JobRequestOptions } from './run-job.js';
+import { newJobOf, prepareJob, type JobRequestOptions } from './job-submission.js';
 import { ensureHostSupervisor } from './supervisor-start.js';
 
 export interface ArraySubmission {

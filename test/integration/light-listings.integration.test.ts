@@ -27,6 +27,21 @@ const UNNEEDED_LOCALLY = [
   'core/activities.js',
 ];
 
+/** What only a foreground run or a backend's job uses: waiting, supervising, Slurm. */
+const FOREGROUND_OR_BACKEND = [
+  'services/run-job.js',
+  'services/container-exit.js',
+  'services/time-limit-watch.js',
+  'ui/job-progress.js',
+  'services/backend-submit.js',
+];
+
+function foregroundOrBackendAmong(loaded: readonly string[]): string[] {
+  return loaded.filter((url) =>
+    FOREGROUND_OR_BACKEND.some((path) => url.endsWith(`/dist/${path}`)),
+  );
+}
+
 function unneededAmong(loaded: readonly string[]): string[] {
   return loaded.filter((url) => UNNEEDED_LOCALLY.some((path) => url.endsWith(`/dist/${path}`)));
 }
@@ -128,10 +143,12 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
         env: project.env,
       });
 
-      // Then the submission loaded none of the heavy packages, nor rp's remote code
+      // Then the submission loaded none of the heavy packages, nor rp's remote code, nor what
+      // only a foreground run or a backend's job uses
       expect(loaded.some((url) => url.includes('/dist/commands/run.js'))).toBe(true);
       expect(heavyAmong(loaded)).toEqual([]);
       expect(unneededAmong(loaded)).toEqual([]);
+      expect(foregroundOrBackendAmong(loaded)).toEqual([]);
 
       // And a foreground run, which creates, attaches, starts, waits for and removes its
       // container, talks to Docker without its client too
@@ -140,6 +157,7 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
         env: project.env,
       });
       expect(foreground.some((url) => url.includes('/dist/services/run-job.js'))).toBe(true);
+      expect(foreground.some((url) => url.includes('/dist/ui/job-progress.js'))).toBe(true);
       expect(heavyAmong(foreground).filter((url) => !url.includes('/execa/'))).toEqual([]);
     } finally {
       await project.cleanup();

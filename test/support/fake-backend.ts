@@ -11,7 +11,7 @@ import type {
   JobPhase,
   SubmitRequest,
 } from '../../src/services/backend.js';
-import type { PreparedJob } from '../../src/services/run-job.js';
+import type { PreparedJob } from '../../src/services/job-submission.js';
 
 export interface FakeStep {
   phase: JobPhase;

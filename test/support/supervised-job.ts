@@ -13,12 +13,8 @@ import { buildProjectImage, type BuildReporter } from '../../src/services/build-
 import type { HostSession } from '../../src/services/host-session.js';
 import { initProject } from '../../src/services/init-project.js';
 import { loadProject } from '../../src/services/project.js';
-import {
-  prepareJob,
-  submitJob,
-  type JobReporter,
-  type PreparedJob,
-} from '../../src/services/run-job.js';
+import { prepareJob, submitJob, type PreparedJob } from '../../src/services/job-submission.js';
+import type { JobReporter } from '../../src/services/run-job.js';
 import { BASE_IMAGE, docker, removeProjectImages } from './docker.js';
 import { makeTempDir } from './tmp.js';
 import { openGpuObservationSource } from '../../src/services/gpu-observation.js';
