@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags, type Interfaces } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { memoryFlag, shmFlag, signalFlag, timeFlag } from '../cli/flags.js';
 import { stopSignals } from '../cli/signals.js';
@@ -10,10 +10,13 @@ import { connectDocker } from '../docker/engine.js';
 import { currentUser } from '../host/identity.js';
 import { openHostSession } from '../services/host-session.js';
 import type { JobRequestOptions } from '../services/job-submission.js';
+import type { Backend } from '../services/backend.js';
 import { backendForRun } from '../services/backends/select.js';
 import { BACKEND_NAMES, type BackendName } from '../core/backend-config.js';
 import { UsageError } from '../core/errors.js';
 import { createBuildProgress } from '../ui/build-progress.js';
+
+type RunFlags = Interfaces.InferredFlags<(typeof Run)['flags']>;
 
 export default class Run extends BaseCommand {
   static override description =
@@ -92,18 +95,7 @@ export default class Run extends BaseCommand {
     const { flags } = await this.parse(Run, detachValue.argv);
     const detach = detachValue.value ?? flags.detach;
     checkSyncFlags(flags);
-    const remote = flags.on;
-    if (remote !== undefined) {
-      const { runRemote } = await import('../services/remote-run.js');
-      const { reconnectBudgetMs } = await import('../services/remote-follow.js');
-      const background = detach || flags.array !== undefined || flags.sweep !== undefined;
-      this.setExitCode(
-        await callRemote(flags, argv, (common) =>
-          runRemote({ remote, background, reconnectBudgetMs: reconnectBudgetMs(), ...common }),
-        ),
-      );
-      return;
-    }
+    if (flags.on !== undefined) return this.runRemote(flags, argv, flags.on, detach);
     const engine = await connectDocker();
     await engine.ping();
     const session = await openHostSession(engine);
@@ -129,83 +121,111 @@ export default class Run extends BaseCommand {
     );
     // Each way of running loads only its own modules: a detached or array submission is a short
     // process, and the foreground's and the backends' machinery would be most of its start-up.
-    if (backend !== undefined) {
-      const { submitToBackend } = await import('../services/backend-submit.js');
-      const signals = stopSignals();
-      try {
-        const result = await submitToBackend(backend, request, {
-          array: flags.array,
-          sweep: flags.sweep,
-          detach,
-          noWait: flags['no-wait'],
-          outfileName: flags.outfile_name,
-          io: {
-            stdout: process.stdout,
-            stderr: process.stderr,
-            signal: signals.signal,
-            submitted: (job) =>
-              process.stderr.write(
-                `waiting to be scheduled as ${jobName(job.id)} (${job.backend} job ${job.backendJobId})\n`,
-              ),
-          },
-        });
-        for (const line of result.lines) this.log(line);
-        this.setExitCode(result.exitCode);
-      } finally {
-        signals.dispose();
-      }
-      return;
-    }
-
+    if (backend !== undefined) return this.runOnBackend(backend, request, flags, detach);
     if (flags.array !== undefined || flags.sweep !== undefined) {
-      if (flags['no-wait']) {
-        throw new UsageError('--no-wait does not apply to --array or --sweep', {
-          hint: 'their tasks wait in the queue in the background',
-        });
-      }
-      const { submitArray } = await import('../services/submit-array.js');
-      const { describeArraySubmission } = await import('../ui/array-submission.js');
-      const result = await submitArray(request, {
+      return this.submitTasks(request, flags);
+    }
+    if (detach) return this.submitDetached(request, flags);
+    return this.runInForeground(request, flags);
+  }
+
+  private async runRemote(
+    flags: RunFlags,
+    argv: string[],
+    remote: string,
+    detach: boolean,
+  ): Promise<void> {
+    const { runRemote } = await import('../services/remote-run.js');
+    const { reconnectBudgetMs } = await import('../services/remote-follow.js');
+    const background = detach || flags.array !== undefined || flags.sweep !== undefined;
+    this.setExitCode(
+      await callRemote(flags, argv, (common) =>
+        runRemote({ remote, background, reconnectBudgetMs: reconnectBudgetMs(), ...common }),
+      ),
+    );
+  }
+
+  private async runOnBackend(
+    backend: Backend,
+    request: JobRequestOptions,
+    flags: RunFlags,
+    detach: boolean,
+  ): Promise<void> {
+    const { submitToBackend } = await import('../services/backend-submit.js');
+    const signals = stopSignals();
+    try {
+      const result = await submitToBackend(backend, request, {
         array: flags.array,
         sweep: flags.sweep,
-        outfileName: flags.outfile_name,
-      });
-      for (const line of describeArraySubmission(result)) this.log(line);
-      return;
-    }
-
-    if (detach) {
-      const { detachJob } = await import('../services/detach-job.js');
-      const result = await detachJob(request, {
-        outfileName: flags.outfile_name,
+        detach,
         noWait: flags['no-wait'],
-        splitStderr: flags['split-stderr'],
+        outfileName: flags.outfile_name,
+        io: {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          signal: signals.signal,
+          submitted: (job) =>
+            process.stderr.write(
+              `waiting to be scheduled as ${jobName(job.id)} (${job.backend} job ${job.backendJobId})\n`,
+            ),
+        },
       });
-      const name = jobName(result.job.id);
-      process.stderr.write(`waiting to be scheduled as ${name}\n`);
-      if (flags.json) {
-        this.log(JSON.stringify({ id: result.job.id, name, logFile: result.logFile }));
-        return;
-      }
-      this.log(`${name} runs in the background; its output goes to ${result.logFile}`);
-      this.log(
-        `follow it with: rp logs ${result.job.id} -f    stop it with: rp kill ${result.job.id}`,
-      );
+      for (const line of result.lines) this.log(line);
+      this.setExitCode(result.exitCode);
+    } finally {
+      signals.dispose();
+    }
+  }
+
+  /** `--array` or `--sweep` on this machine: every task queued at once, in the background. */
+  private async submitTasks(request: JobRequestOptions, flags: RunFlags): Promise<void> {
+    if (flags['no-wait']) {
+      throw new UsageError('--no-wait does not apply to --array or --sweep', {
+        hint: 'their tasks wait in the queue in the background',
+      });
+    }
+    const { submitArray } = await import('../services/submit-array.js');
+    const { describeArraySubmission } = await import('../ui/array-submission.js');
+    const result = await submitArray(request, {
+      array: flags.array,
+      sweep: flags.sweep,
+      outfileName: flags.outfile_name,
+    });
+    for (const line of describeArraySubmission(result)) this.log(line);
+  }
+
+  private async submitDetached(request: JobRequestOptions, flags: RunFlags): Promise<void> {
+    const { detachJob } = await import('../services/detach-job.js');
+    const result = await detachJob(request, {
+      outfileName: flags.outfile_name,
+      noWait: flags['no-wait'],
+      splitStderr: flags['split-stderr'],
+    });
+    const name = jobName(result.job.id);
+    process.stderr.write(`waiting to be scheduled as ${name}\n`);
+    if (flags.json) {
+      this.log(JSON.stringify({ id: result.job.id, name, logFile: result.logFile }));
       return;
     }
+    this.log(`${name} runs in the background; its output goes to ${result.logFile}`);
+    this.log(
+      `follow it with: rp logs ${result.job.id} -f    stop it with: rp kill ${result.job.id}`,
+    );
+  }
 
+  private async runInForeground(request: JobRequestOptions, flags: RunFlags): Promise<void> {
     const { runJob } = await import('../services/run-job.js');
     const { createJobProgress } = await import('../ui/job-progress.js');
     const signals = stopSignals();
     try {
-      const run = {
+      const exitCode = await runJob(request, {
         noWait: flags['no-wait'],
         reporter: createJobProgress(process.stderr),
         stdout: process.stdout,
         stderr: process.stderr,
         signal: signals.signal,
-      };
-      const exitCode = await runJob(request, { ...run, outfileName: flags.outfile_name });
+        outfileName: flags.outfile_name,
+      });
       this.setExitCode(exitCode);
     } finally {
       signals.dispose();
