@@ -74,8 +74,8 @@ export async function measureFootprint(ctx: BenchContext): Promise<SectionResult
           const bgNow = await residentMiB(jobs.host.pid);
           if (fgNow === undefined || bgNow === undefined)
             throw new Error('a waiting process is gone');
-          fgSeries.push(Math.round(fgNow));
-          bgSeries.push(Math.round(bgNow));
+          fgSeries.push(Math.round(fgNow * 10) / 10);
+          bgSeries.push(Math.round(bgNow * 10) / 10);
         }
         foregroundSettled.push(fgSeries.at(-1) as number);
         supervisorSettled.push(bgSeries.at(-1) as number);

@@ -119,8 +119,8 @@ export default class Run extends BaseCommand {
       flags.backend as BackendName | undefined,
       async () => new Set((await session.store.read()).jobs.map((job) => job.id)),
     );
-    // Each way of running loads only its own modules: a detached or array submission is a short
-    // process, and the foreground's and the backends' machinery would be most of its start-up.
+    // Each way of running loads only its own modules: a detached or array submission loads none
+    // of the foreground's supervision or the backends' submission.
     if (backend !== undefined) return this.runOnBackend(backend, request, flags, detach);
     if (flags.array !== undefined || flags.sweep !== undefined) {
       return this.submitTasks(request, flags);

@@ -12,6 +12,5 @@ describe('connectDocker', () => {
   it('hands out each method once, so a method read twice is the same function', async () => {
     const engine = await connectDocker();
     expect(engine.ping).toBe(engine.ping);
-    expect(engine.ping).not.toBe(engine.listJobContainers);
   });
 });

@@ -46,10 +46,15 @@ function unneededAmong(loaded: readonly string[]): string[] {
   return loaded.filter((url) => UNNEEDED_LOCALLY.some((path) => url.endsWith(`/dist/${path}`)));
 }
 
-/** Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG. */
+/**
+ * Records every module a Node process loads (ES modules and CommonJS) into $RP_TEST_MODULE_LOG:
+ * only the rp process the test started (its parent is the test), not the host supervisor that a
+ * detached submission starts with the same environment.
+ */
 const ESM_HOOKS = `import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) {
-  appendFileSync(process.env.RP_TEST_MODULE_LOG, url + '\\n');
+  if (String(process.ppid) === process.env.RP_TEST_MODULE_PARENT)
+    appendFileSync(process.env.RP_TEST_MODULE_LOG, url + '\\n');
   return next(url, context);
 }
 `;
@@ -61,7 +66,8 @@ const load = Module._load;
 Module._load = function (request, parent, isMain) {
   const loaded = load.apply(this, arguments);
   try {
-    appendFileSync(process.env.RP_TEST_MODULE_LOG, Module._resolveFilename(request, parent, isMain) + '\\n');
+    if (String(process.ppid) === process.env.RP_TEST_MODULE_PARENT)
+      appendFileSync(process.env.RP_TEST_MODULE_LOG, Module._resolveFilename(request, parent, isMain) + '\\n');
   } catch {}
   return loaded;
 };
@@ -109,6 +115,7 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
       env: {
         ...env,
         RP_TEST_MODULE_LOG: log,
+        RP_TEST_MODULE_PARENT: String(process.pid),
         NODE_OPTIONS: `--require ${join(temp.dir, 'cjs-hook.cjs')} --import ${register}`,
       },
     });
@@ -129,7 +136,7 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
     },
   );
 
-  it('rp run --detach of a built project is one short process: no Docker client, execa or tar; rp run in the foreground loads no Docker client', async () => {
+  it('rp run --detach or --array of a built project is one short process: no Docker client, execa or tar, no foreground or backend code; rp run in the foreground loads no Docker client', async () => {
     // Given a project whose image is built
     const project = await createRpProject('rp-light-run-');
     try {
@@ -149,6 +156,15 @@ describe.skipIf(skipWithoutDocker)('what a listing loads (real engine)', () => {
       expect(heavyAmong(loaded)).toEqual([]);
       expect(unneededAmong(loaded)).toEqual([]);
       expect(foregroundOrBackendAmong(loaded)).toEqual([]);
+
+      // And neither did an array submission
+      const array = await modulesLoadedBy(['run', '--array', '0-1', '--script=quick.sh'], {
+        cwd: project.dir,
+        env: project.env,
+      });
+      expect(array.some((url) => url.includes('/dist/services/submit-array.js'))).toBe(true);
+      expect(heavyAmong(array)).toEqual([]);
+      expect(foregroundOrBackendAmong(array)).toEqual([]);
 
       // And a foreground run, which creates, attaches, starts, waits for and removes its
       // container, talks to Docker without its client too
